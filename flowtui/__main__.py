@@ -1,0 +1,3 @@
+from flowtui.cli import main
+
+main()

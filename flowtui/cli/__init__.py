@@ -1,0 +1,30 @@
+"""The `flowtui` command line (click). Each command lives in its own module here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from flowtui.cli.context import CliContext
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="schedules.toml to use (default: ./schedules.toml, then the user config directory).",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the audit store, lock and rotated tokens live (default: user state directory).",
+)
+@click.version_option(package_name="flowtui")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, state_dir: Path | None) -> None:
+    """flowtui: switch automation flows on Diga, GASSAPI, Runflow and Bitrix24."""
+    ctx.obj = CliContext(config_path=config_path, state_dir=state_dir)

@@ -1,0 +1,1 @@
+"""Reconcile desired with actual state; the scheduler daemon."""

@@ -1,0 +1,1 @@
+"""One adapter per platform behind the `Provider` interface."""
