@@ -1,0 +1,267 @@
+"""The Provider interface every platform adapter implements, its value types and errors.
+
+Every state change follows converge semantics: read → compare → change only if different →
+verify → report the verified state. `set_state` never raises for an expected failure; it
+returns a `ChangeResult` whose `error` says why (and whether retrying later can help).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from flowtui.model import FlowRef, State
+
+MAX_MESSAGE = 300
+
+
+class ProviderError(Exception):
+    """A one-line, secret-free failure. `permanent` tells whether retrying later can help."""
+
+    permanent: ClassVar[bool] = True
+
+    def __init__(self, message: str) -> None:
+        line = " ".join(message.split())
+        if len(line) > MAX_MESSAGE:
+            line = line[: MAX_MESSAGE - 1] + "…"
+        super().__init__(line)
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class AuthError(ProviderError):
+    """Missing, invalid or expired credentials, or no permission."""
+
+
+class MissingSecret(AuthError):
+    """The environment variable that should hold a secret is not set."""
+
+
+class NotFound(ProviderError):
+    """The flow (or project) does not exist."""
+
+
+class NotPublished(ProviderError):
+    """The platform accepted an enable but the flow has no published version."""
+
+
+class PlatformError(ProviderError):
+    """The platform said no, or answered something we cannot use."""
+
+
+class Conflict(ProviderError):
+    """A concurrent change or a busy flow: retry later."""
+
+    permanent = False
+
+
+class RateLimited(ProviderError):
+    """The platform's rate limit held even after backing off."""
+
+    permanent = False
+
+
+class Transient(ProviderError):
+    """Network trouble or 5xx answers that outlasted the retries."""
+
+    permanent = False
+
+
+class OutcomeUnknown(Transient):
+    """A non-idempotent call was sent but its answer was lost: re-read state before acting."""
+
+
+class Outcome(StrEnum):
+    CHANGED = "changed"
+    ALREADY = "already"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One flow as read from its platform."""
+
+    ref: FlowRef
+    name: str
+    state: State
+    updated: datetime | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """The verified outcome of converging one flow to `desired`."""
+
+    ref: FlowRef
+    desired: State
+    outcome: Outcome
+    state: State  # verified state after the attempt (UNKNOWN when it could not be read)
+    error: ProviderError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is not Outcome.FAILED
+
+    @property
+    def reason(self) -> str:
+        """One line for humans: what happened to this flow."""
+        if self.outcome is Outcome.CHANGED:
+            return f"changed: now {self.state}"
+        if self.outcome is Outcome.ALREADY:
+            return f"already {self.state}"
+        return f"failed: {self.error}"
+
+    @classmethod
+    def failed(
+        cls, ref: FlowRef, desired: State, error: ProviderError, state: State
+    ) -> ChangeResult:
+        return cls(ref, desired, Outcome.FAILED, state, error)
+
+    @classmethod
+    def verified(cls, ref: FlowRef, desired: State, before: State, after: State) -> ChangeResult:
+        """Success when `after` is `desired`; CHANGED if it was not so when first read."""
+        if after != desired:
+            error = PlatformError(f"did not converge: wanted {desired}, platform shows {after}")
+            return cls.failed(ref, desired, error, after)
+        outcome = Outcome.ALREADY if before == desired else Outcome.CHANGED
+        return cls(ref, desired, outcome, after)
+
+
+SETTABLE = (State.ENABLED, State.DISABLED)
+
+
+_TRUE = {"1", "true", "y", "yes"}
+_FALSE = {"0", "false", "n", "no"}
+
+
+def state_from_flag(value: Any) -> State:
+    """An on/off flag that may arrive as bool, 0/1, "0"/"1", "Y"/"N"; anything else UNKNOWN."""
+    if isinstance(value, bool):
+        return State.ENABLED if value else State.DISABLED
+    text = str(value).strip().lower() if isinstance(value, int | str) else None
+    if text in _TRUE:
+        return State.ENABLED
+    if text in _FALSE:
+        return State.DISABLED
+    return State.UNKNOWN
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp ("T" or space separated), or None when absent or unreadable.
+
+    A timestamp without an offset (GASSAPI's `Y-m-d H:i:s`) is taken as UTC.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One account on one platform."""
+
+    account: str
+    kind: str
+    can_list: bool
+    can_publish: bool
+    can_create: bool
+
+    async def list_flows(self) -> list[Flow]: ...
+
+    async def get_flow(self, flow_id: str) -> Flow: ...
+
+    async def get_flows(self, ids: Sequence[str]) -> dict[str, Flow | ProviderError]: ...
+
+    async def set_state(self, flow_id: str, state: State) -> ChangeResult: ...
+
+    async def set_states(self, changes: Mapping[str, State]) -> list[ChangeResult]: ...
+
+    async def publish(self, flow_id: str) -> Flow: ...
+
+    async def create_flow(self, name: str) -> Flow: ...
+
+    async def aclose(self) -> None: ...
+
+
+class BaseProvider:
+    """Shared plumbing: refs, per-flow fan-out, and the converge skeleton.
+
+    Subclasses implement `get_flow`, `list_flows` and `_apply` (send the change and return
+    the flow as verified afterwards), or override `_converge` when the platform needs more.
+    """
+
+    kind: ClassVar[str] = ""
+    can_list: ClassVar[bool] = True
+    can_publish: ClassVar[bool] = False
+    can_create: ClassVar[bool] = False
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} account={self.account!r}>"
+
+    def ref(self, flow_id: str) -> FlowRef:
+        return FlowRef(self.account, str(flow_id))
+
+    async def list_flows(self) -> list[Flow]:
+        raise NotImplementedError
+
+    async def get_flow(self, flow_id: str) -> Flow:
+        raise NotImplementedError
+
+    async def get_flows(self, ids: Sequence[str]) -> dict[str, Flow | ProviderError]:
+        """Read many flows; each entry is the flow or the error that prevented reading it."""
+
+        async def one(flow_id: str) -> Flow | ProviderError:
+            try:
+                return await self.get_flow(flow_id)
+            except ProviderError as exc:
+                return exc
+
+        found = await asyncio.gather(*(one(i) for i in ids))
+        return dict(zip(ids, found, strict=True))
+
+    async def set_state(self, flow_id: str, state: State) -> ChangeResult:
+        ref = self.ref(flow_id)
+        if state not in SETTABLE:
+            return ChangeResult.failed(
+                ref, state, PlatformError(f"cannot set a flow to {state}"), State.UNKNOWN
+            )
+        try:
+            return await self._converge(flow_id, state)
+        except ProviderError as exc:
+            return ChangeResult.failed(ref, state, exc, State.UNKNOWN)
+
+    async def set_states(self, changes: Mapping[str, State]) -> list[ChangeResult]:
+        """Converge many flows of this account; the transport bounds the concurrency."""
+        return list(await asyncio.gather(*(self.set_state(i, s) for i, s in changes.items())))
+
+    async def _converge(self, flow_id: str, desired: State) -> ChangeResult:
+        before = await self.get_flow(flow_id)
+        if before.state == desired:
+            return ChangeResult.verified(before.ref, desired, before.state, before.state)
+        after = await self._apply(before, desired)
+        return ChangeResult.verified(before.ref, desired, before.state, after.state)
+
+    async def _apply(self, flow: Flow, desired: State) -> Flow:
+        raise NotImplementedError
+
+    async def publish(self, flow_id: str) -> Flow:
+        raise PlatformError(f"{self.kind} has no publish step")
+
+    async def create_flow(self, name: str) -> Flow:
+        raise PlatformError(f"{self.kind} flows cannot be created from flowtui")
+
+    async def aclose(self) -> None:
+        """Release connections; subclasses with a transport close it."""

@@ -1,0 +1,91 @@
+"""Change many flows across accounts: one outcome per flow, one bad account stops nothing.
+
+Accounts run concurrently; within an account the provider's transport bounds concurrency
+and rate. Flows that failed transiently get one more converge pass after the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+
+from flowtui.model import FlowRef, State
+from flowtui.providers.base import ChangeResult, NotFound, Provider, ProviderError, Transient
+from flowtui.providers.redaction import LOGGER_NAME
+
+log = logging.getLogger(LOGGER_NAME)
+
+OnResult = Callable[[ChangeResult], None]
+
+
+async def converge_many(
+    providers: Mapping[str, Provider],
+    desired: Mapping[FlowRef, State],
+    *,
+    passes: int = 2,
+    on_result: OnResult | None = None,
+) -> list[ChangeResult]:
+    """Converge every flow in `desired`; results come back in `desired`'s order.
+
+    `on_result` is called once per flow with its final result (for progress displays).
+    """
+    by_account: dict[str, dict[str, State]] = defaultdict(dict)
+    for ref, state in desired.items():
+        by_account[ref.account][ref.flow_id] = state
+    done = await asyncio.gather(
+        *(
+            _converge_account(providers.get(account), account, changes, passes, on_result)
+            for account, changes in by_account.items()
+        )
+    )
+    final = {result.ref: result for results in done for result in results}
+    return [final[ref] for ref in desired]
+
+
+async def _converge_account(
+    provider: Provider | None,
+    account: str,
+    changes: dict[str, State],
+    passes: int,
+    on_result: OnResult | None,
+) -> list[ChangeResult]:
+    if provider is None:
+        error: ProviderError = NotFound(f"no account named {account!r}")
+        results = [_failed(account, i, s, error) for i, s in changes.items()]
+    else:
+        results = await _passes(provider, account, changes, passes)
+    if on_result is not None:
+        for result in results:
+            on_result(result)
+    return results
+
+
+async def _passes(
+    provider: Provider, account: str, changes: dict[str, State], passes: int
+) -> list[ChangeResult]:
+    final: dict[str, ChangeResult] = {}
+    todo = dict(changes)
+    for _ in range(passes):
+        try:
+            results = await provider.set_states(todo)
+        except ProviderError as exc:
+            results = [_failed(account, i, s, exc) for i, s in todo.items()]
+        except Exception as exc:  # one broken account must not stop the others
+            log.exception("%s: unexpected error while converging", account)
+            error = Transient(f"unexpected error: {type(exc).__name__}")
+            results = [_failed(account, i, s, error) for i, s in todo.items()]
+        final.update((r.ref.flow_id, r) for r in results)
+        todo = {
+            r.ref.flow_id: r.desired
+            for r in results
+            if r.error is not None and not r.error.permanent
+        }
+        if not todo:
+            break
+    return [final[i] for i in changes]
+
+
+def _failed(account: str, flow_id: str, state: State, error: ProviderError) -> ChangeResult:
+    return ChangeResult.failed(FlowRef(account, flow_id), state, error, State.UNKNOWN)

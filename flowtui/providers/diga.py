@@ -1,0 +1,105 @@
+"""Diga: absolute PATCH of `status`; enabling a never-published flow silently does nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from flowtui.model import State
+from flowtui.providers.base import BaseProvider, Flow, NotPublished, PlatformError, parse_time
+from flowtui.providers.redaction import register_secret
+from flowtui.providers.transport import Transport, error_for_status, json_body
+
+PAGE = 30
+STATUS = {State.ENABLED: "ENABLED", State.DISABLED: "DISABLED"}
+STATES = {value: state for state, value in STATUS.items()}
+
+
+def diga_message(body: Any) -> str:
+    """The error text of either Diga error shape (`message` or FastAPI's `detail`)."""
+    if not isinstance(body, dict):
+        return ""
+    if isinstance(body.get("message"), str):
+        return body["message"]
+    detail = body.get("detail")
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        return str(detail[0].get("msg", ""))
+    return detail if isinstance(detail, str) else ""
+
+
+class DigaProvider(BaseProvider):
+    kind = "diga"
+    can_publish = True
+    can_create = True
+
+    def __init__(self, account: str, transport: Transport, token: str) -> None:
+        super().__init__(account)
+        register_secret(token)
+        self._http = transport
+        self._headers = {"Authorization": f"Bearer {token}"}
+
+    async def _call(self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
+        response = await self._http.request(
+            method, url, headers=self._headers, idempotent=idempotent, **kwargs
+        )
+        return self._body(response)
+
+    @staticmethod
+    def _body(response: httpx.Response) -> Any:
+        if response.is_success:
+            return json_body(response)
+        try:
+            message = diga_message(response.json())
+        except ValueError:
+            message = ""
+        raise error_for_status(response.status_code, message)
+
+    def _flow(self, data: Any) -> Flow:
+        if not isinstance(data, dict) or "id" not in data:
+            raise PlatformError("unexpected answer: no flow object")
+        return Flow(
+            ref=self.ref(str(data["id"])),
+            name=str(data.get("name") or ""),
+            state=STATES.get(data.get("status"), State.UNKNOWN),
+            updated=parse_time(data.get("updated")),
+            raw=data,
+        )
+
+    async def list_flows(self) -> list[Flow]:
+        flows: list[Flow] = []
+        params: dict[str, Any] = {"limit": PAGE}
+        seen: set[str] = set()
+        while True:
+            page = await self._call("GET", "/v1/workflow/", params=params)
+            if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+                raise PlatformError("unexpected answer to the flow list")
+            flows.extend(self._flow(item) for item in page["data"])
+            last = page.get("last_id")
+            if not page.get("has_more") or not last or last in seen:
+                return flows
+            seen.add(last)
+            params = {"limit": PAGE, "after": last}
+
+    async def get_flow(self, flow_id: str) -> Flow:
+        return self._flow(await self._call("GET", f"/v1/workflow/{flow_id}"))
+
+    async def _apply(self, flow: Flow, desired: State) -> Flow:
+        body = {"status": STATUS[desired]}
+        after = self._flow(
+            await self._call("PATCH", f"/v1/workflow/{flow.ref.flow_id}/status", json=body)
+        )
+        if after.state != desired and desired is State.ENABLED:
+            raise NotPublished(f"not published — publish it first: flowtui publish {flow.ref}")
+        return after
+
+    async def publish(self, flow_id: str) -> Flow:
+        url = f"/v1/workflow/{flow_id}/publish"
+        return self._flow(await self._call("POST", url, idempotent=False))
+
+    async def create_flow(self, name: str) -> Flow:
+        data = await self._call("POST", "/v1/workflow/", json={"name": name}, idempotent=False)
+        return self._flow(data)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -1,0 +1,130 @@
+"""Runflow: a free-string `status_code` mapped per account, writes guarded by `updated_at`.
+
+A PATCH carries the `updated_at` last read; a 409 (stale) means: re-read, re-check, and
+try once more with the fresh `updated_at`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from flowtui.model import State
+from flowtui.providers.base import (
+    BaseProvider,
+    ChangeResult,
+    Conflict,
+    Flow,
+    PlatformError,
+    parse_time,
+)
+from flowtui.providers.redaction import register_secret
+from flowtui.providers.transport import Transport, error_for_status, json_body
+
+PAGE = 500
+WRITE_ATTEMPTS = 2  # the first PATCH, and one more after a 409
+
+
+def runflow_message(response: httpx.Response) -> str:
+    """`code: message` of Runflow's `{code, message, errors[]}` error body, if any."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    parts = [str(body[key]) for key in ("code", "message") if body.get(key)]
+    return ": ".join(parts)
+
+
+class RunflowProvider(BaseProvider):
+    kind = "runflow"
+
+    def __init__(
+        self,
+        account: str,
+        transport: Transport,
+        token: str,
+        *,
+        organization_id: str | None = None,
+        enabled_value: str = "active",
+        disabled_value: str = "inactive",
+    ) -> None:
+        super().__init__(account)
+        register_secret(token)
+        self._http = transport
+        self._headers = {"Authorization": f"Bearer {token}"}
+        if organization_id:
+            self._headers["X-Organization-Id"] = organization_id
+        self._values = {State.ENABLED: enabled_value, State.DISABLED: disabled_value}
+
+    async def _call(self, method: str, url: str, **kwargs: Any) -> Any:
+        response = await self._http.request(method, url, headers=self._headers, **kwargs)
+        if response.is_success:
+            return json_body(response)
+        raise error_for_status(response.status_code, runflow_message(response))
+
+    def _state(self, status_code: Any) -> State:
+        for state, value in self._values.items():
+            if status_code == value:
+                return state
+        return State.UNKNOWN
+
+    def _flow(self, data: Any) -> Flow:
+        if not isinstance(data, dict) or "id" not in data:
+            raise PlatformError("unexpected answer: no flow object")
+        return Flow(
+            ref=self.ref(str(data["id"])),
+            name=str(data.get("name") or ""),
+            state=self._state(data.get("status_code")),
+            updated=parse_time(data.get("updated_at")),
+            raw=data,
+        )
+
+    async def list_flows(self) -> list[Flow]:
+        flows: list[Flow] = []
+        params: dict[str, Any] = {"limit": PAGE}
+        seen: set[str] = set()
+        while True:
+            page = await self._call("GET", "/v1/flow-summaries", params=params)
+            if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+                raise PlatformError("unexpected answer to the flow list")
+            flows.extend(self._flow(item) for item in page["items"])
+            cursor = page.get("next_pq")
+            if not cursor or cursor in seen:
+                return flows
+            seen.add(cursor)
+            params = {"limit": PAGE, "pq": cursor}
+
+    async def get_flow(self, flow_id: str) -> Flow:
+        return self._flow(await self._call("GET", f"/v1/flows/{flow_id}"))
+
+    def _unmapped(self, flow: Flow) -> PlatformError:
+        on, off = self._values[State.ENABLED], self._values[State.DISABLED]
+        return PlatformError(
+            f"status_code {flow.raw.get('status_code')!r} is neither the enabled value "
+            f"{on!r} nor the disabled value {off!r} of this account"
+        )
+
+    async def _converge(self, flow_id: str, desired: State) -> ChangeResult:
+        first = current = await self.get_flow(flow_id)
+        for attempt in range(WRITE_ATTEMPTS):
+            if current.state == desired:
+                break
+            if current.state is State.UNKNOWN:
+                raise self._unmapped(current)
+            body = {
+                "status_code": self._values[desired],
+                "updated_at": current.raw.get("updated_at"),
+            }
+            try:
+                current = self._flow(await self._call("PATCH", f"/v1/flows/{flow_id}", json=body))
+            except Conflict:
+                if attempt + 1 == WRITE_ATTEMPTS:
+                    raise
+                current = await self.get_flow(flow_id)
+        return ChangeResult.verified(first.ref, desired, first.state, current.state)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -1,0 +1,112 @@
+"""Rotating token pairs (GASSAPI JWT refresh, Bitrix24 OAuth renewal).
+
+Refresh tokens are single-use on both platforms, so the newest pair is written to
+`<state_dir>/tokens/<account>.json` (mode 0600) and preferred over the environment seed on
+the next run — unless the operator has put a different seed in the environment since.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flowtui.providers.base import AuthError
+from flowtui.providers.redaction import LOGGER_NAME, register_secret
+
+log = logging.getLogger(LOGGER_NAME)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str | None = None
+
+    def __repr__(self) -> str:
+        return "<TokenPair ***>"
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(f"{self.access}\0{self.refresh or ''}".encode())
+        return digest.hexdigest()[:16]
+
+
+class TokenStore:
+    """The persisted newest pair of one account."""
+
+    def __init__(self, state_dir: Path, account: str) -> None:
+        self.path = state_dir / "tokens" / f"{account}.json"
+
+    def load(self, seed: TokenPair) -> TokenPair:
+        """The stored pair if it descends from `seed`, else `seed` itself."""
+        try:
+            stored = json.loads(self.path.read_text())
+            if stored.get("seed") == seed.fingerprint():
+                return TokenPair(stored["access_token"], stored.get("refresh_token"))
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            log.warning("ignoring unreadable token file %s", self.path)
+        return seed
+
+    def save(self, pair: TokenPair, seed: TokenPair) -> None:
+        """Write atomically with mode 0600 (the directory 0700)."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        body = {
+            "seed": seed.fingerprint(),
+            "access_token": pair.access,
+            "refresh_token": pair.refresh,
+        }
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(body, handle)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+
+
+Refresher = Callable[[str], Awaitable[TokenPair]]
+
+
+class RotatingCredentials:
+    """The current pair, refreshed at most once per expiry even under concurrent 401s."""
+
+    def __init__(self, seed: TokenPair, refresher: Refresher | None, store: TokenStore | None):
+        register_secret(seed.access)
+        register_secret(seed.refresh)
+        self._seed = seed
+        self._store = store
+        self._refresher = refresher
+        self._lock = asyncio.Lock()
+        self.current = store.load(seed) if store else seed
+        register_secret(self.current.access)
+        register_secret(self.current.refresh)
+
+    def __repr__(self) -> str:
+        return "<RotatingCredentials ***>"
+
+    @property
+    def can_refresh(self) -> bool:
+        return self._refresher is not None and self.current.refresh is not None
+
+    async def refresh(self, used: TokenPair) -> TokenPair:
+        """Replace `used` by a fresh pair; a no-op if another task already did."""
+        async with self._lock:
+            if self.current != used:
+                return self.current
+            if self._refresher is None or self.current.refresh is None:
+                raise AuthError("access token rejected and no refresh token configured")
+            fresh = await self._refresher(self.current.refresh)
+            register_secret(fresh.access)
+            register_secret(fresh.refresh)
+            if fresh.refresh is None:
+                fresh = TokenPair(fresh.access, self.current.refresh)
+            self.current = fresh
+            if self._store is not None:
+                self._store.save(fresh, self._seed)
+            log.info("access token refreshed")
+            return fresh

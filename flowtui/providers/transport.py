@@ -1,0 +1,238 @@
+"""One HTTP client per account, and the one place where requests are retried.
+
+Pooling and keep-alive come from a single `httpx.AsyncClient`; a semaphore bounds the
+requests in flight per account; an optional leaky bucket (aiolimiter) keeps under the
+platform's rate limit. Retries (tenacity) cover network errors, 429 and 502/503/504 with
+jittered exponential backoff, honouring `Retry-After`. A call sent with `idempotent=False`
+is retried only when the platform provably did not execute it (connection refused, 429, a
+classifier's "refused"); when its outcome is unknown the transport raises `OutcomeUnknown`
+and the adapter re-reads state instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from enum import Enum
+from typing import Any
+
+import httpx
+from aiolimiter import AsyncLimiter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from flowtui.providers.base import (
+    AuthError,
+    Conflict,
+    NotFound,
+    OutcomeUnknown,
+    PlatformError,
+    ProviderError,
+    RateLimited,
+    Transient,
+)
+from flowtui.providers.redaction import LOGGER_NAME, install_log_redaction, redact
+
+log = logging.getLogger(LOGGER_NAME)
+
+
+class Verdict(Enum):
+    """How the transport treats one answer."""
+
+    FINAL = "final"  # hand it to the adapter
+    REFUSED = "refused"  # not executed by the platform: always safe to retry
+    AMBIGUOUS = "ambiguous"  # may or may not have been executed: retry only if idempotent
+
+
+def classify_status(response: httpx.Response) -> Verdict:
+    """Default: 429 was refused; 502/503/504 may have been executed."""
+    if response.status_code == 429:
+        return Verdict.REFUSED
+    if response.status_code in (502, 503, 504):
+        return Verdict.AMBIGUOUS
+    return Verdict.FINAL
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Jittered exponential backoff; `scale` shrinks every wait (tests use a tiny scale)."""
+
+    attempts: int = 5
+    initial: float = 0.5
+    maximum: float = 30.0
+    scale: float = 1.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            base = min(retry_after, self.maximum)
+        else:
+            base = random.uniform(0, min(self.maximum, self.initial * 2 ** (attempt - 1)))
+        return base * self.scale
+
+
+class _Retry(Exception):
+    """Internal: this attempt should be retried; carries what to raise if none is left."""
+
+    def __init__(
+        self,
+        error: Exception,
+        retry_after: float | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+        self.response = response
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """`Retry-After` as seconds (delta or HTTP date), or None when absent or unreadable."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class Transport:
+    """HTTP for one account. Secrets never reach its repr, logs or errors."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        concurrency: int = 8,
+        rate: float | None = None,
+        burst: int | None = None,
+        retry: RetryPolicy | None = None,
+        classify: Callable[[httpx.Response], Verdict] = classify_status,
+        headers: Mapping[str, str] | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        install_log_redaction()
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            headers={"Accept": "application/json", "User-Agent": "flowtui/0.1", **(headers or {})},
+            transport=http_transport,
+        )
+        self._slots = asyncio.Semaphore(concurrency)
+        self._limiter = AsyncLimiter(burst or 1, (burst or 1) / rate) if rate else None
+        self.retry = retry or RetryPolicy()
+        self._classify = classify
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"<Transport {redact(str(self._client.base_url))}>"
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool = True,
+    ) -> httpx.Response:
+        """Send with retries; return the final answer (any status) for the adapter to map."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retry),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(method, url, params, json, headers, idempotent)
+        except _Retry as exhausted:
+            if exhausted.response is not None:
+                return exhausted.response
+            raise exhausted.error from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = exc.retry_after if isinstance(exc, _Retry) else None
+        delay = self.retry.delay(state.attempt_number, retry_after)
+        log.debug("retrying in %.3fs after attempt %d", delay, state.attempt_number)
+        return delay
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+        idempotent: bool,
+    ) -> httpx.Response:
+        where = f"{method} {redact(url)}"
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        async with self._slots:
+            try:
+                response = await self._client.request(
+                    method, url, params=params, json=json, headers=headers
+                )
+            except CONNECT_ERRORS as exc:
+                raise _Retry(Transient(f"{where}: cannot connect ({type(exc).__name__})")) from None
+            except httpx.TransportError as exc:
+                error = f"{where}: no answer ({type(exc).__name__})"
+                if idempotent:
+                    raise _Retry(Transient(error)) from None
+                raise OutcomeUnknown(f"{error}; outcome unknown") from None
+        log.debug("%s -> %d", where, response.status_code)
+        verdict = self._classify(response)
+        if verdict is Verdict.REFUSED or (verdict is Verdict.AMBIGUOUS and idempotent):
+            log.info("%s answered %d; backing off", where, response.status_code)
+            raise _Retry(Transient(where), retry_after_seconds(response), response)
+        if verdict is Verdict.AMBIGUOUS:
+            raise OutcomeUnknown(f"{where}: HTTP {response.status_code}; outcome unknown")
+        return response
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The decoded JSON body, or a PlatformError naming the status when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        raise PlatformError(f"unreadable answer (HTTP {response.status_code}, not JSON)") from None
+
+
+def error_for_status(status: int, message: str) -> ProviderError:
+    """The typed error for an HTTP error status; `message` is the platform's own words."""
+    text = redact(f"{message} (HTTP {status})" if message else f"HTTP {status}")
+    if status in (401, 403):
+        return AuthError(text)
+    if status == 404:
+        return NotFound(text)
+    if status == 409:
+        return Conflict(text)
+    if status == 429:
+        return RateLimited(text)
+    if status >= 500:
+        return Transient(text)
+    return PlatformError(text)
