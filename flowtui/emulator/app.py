@@ -1,0 +1,31 @@
+"""The emulator as one Starlette app: a mount per platform behind its fault gate, plus admin."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, Router
+
+from flowtui.emulator.admin import Admin
+from flowtui.emulator.faults import PlatformGate
+from flowtui.emulator.runtime import Emulator
+
+DROP_HANG_S = 120.0
+
+
+def build_app(emulator: Emulator) -> Starlette:
+    mounts = [Mount("/_emulator", routes=Admin(emulator).routes())]
+    for name, platform in emulator.platforms.items():
+        gate = PlatformGate(
+            name,
+            Router(platform.routes()),
+            faults=lambda name=name: emulator.faults[name],
+            rng=emulator.rng,
+            log=emulator.log,
+            server_error=platform.server_error,
+            release=emulator.release,
+            drop_hang_s=DROP_HANG_S,
+        )
+        mounts.append(Mount(f"/{name}", app=gate))
+    app = Starlette(routes=mounts)
+    app.state.emulator = emulator
+    return app
