@@ -1,0 +1,639 @@
+"""schedules.toml → frozen pydantic models (SPEC §2), with every problem located.
+
+`parse_config` is pure; `load_config` only adds reading the file. Both raise `ConfigError`
+carrying every problem found, each with file, line, column, message and hint. Writing the
+file back lives in flowtui.config_writer.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from flowtui.crontab import CronError, WallCron
+from flowtui.durations import HINT as DURATION_HINT
+from flowtui.durations import format_duration, parse_duration
+from flowtui.model import FlowRef, State
+from flowtui.toml_positions import PositionIndex, index_positions
+
+SECRET_HINT = "put secrets in the environment and name the variable with token_env (or *_env)"
+SECRET_KEYS = frozenset(
+    {
+        "token",
+        "api_key",
+        "apikey",
+        "key",
+        "webhook_url",
+        "refresh_token",
+        "access_token",
+        "password",
+        "secret",
+        "client_id",
+        "client_secret",
+    }
+)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+# -- problems --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One located problem, printed `file:line:column: error: message (hint: ...)`."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}:{self.column}: error: {self.message}"
+        return f"{text} (hint: {self.hint})" if self.hint else text
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; `problems` holds every problem found."""
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class UnknownReference(ValueError):
+    """A flow reference names an account or alias the configuration does not have."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _invalid(message: str, hint: str | None = None) -> PydanticCustomError:
+    """A validation error whose message and hint reach the user unchanged."""
+    return PydanticCustomError("flowtui", "{message}", {"message": message, "hint": hint})
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+# -- value types -----------------------------------------------------------------------
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if not isinstance(value, str):
+        raise _invalid("a duration must be a string", DURATION_HINT)
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise _invalid(str(error), DURATION_HINT) from None
+
+
+def _zone(value: object) -> str:
+    if not isinstance(value, str):
+        raise _invalid("a time zone must be a string", "use an IANA name such as Europe/Berlin")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _invalid(
+            f"unknown time zone {value!r}", "use an IANA name such as Europe/Berlin or UTC"
+        ) from None
+    return value
+
+
+def _cron(value: object) -> str:
+    if not isinstance(value, str):
+        raise _invalid("a cron expression must be a string", CronError.hint)
+    try:
+        WallCron(value)
+    except CronError as error:
+        raise _invalid(str(error), error.hint) from None
+    return value
+
+
+def _weekday(value: object) -> str:
+    text = str(value).strip().lower()
+    for day in WEEKDAYS:
+        if text == day or (len(text) > 3 and day.startswith(text[:3]) and text.endswith("day")):
+            return day
+    raise _invalid(f"{value!r} is not a day of the week", "use mon, tue, wed, thu, fri, sat, sun")
+
+
+def _time_of_day(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", value.strip()):
+        try:
+            return time.fromisoformat(value.strip().zfill(5 if value.count(":") == 1 else 8))
+        except ValueError:
+            pass
+    raise _invalid(f"{value!r} is not a time of day", 'write e.g. "22:00"')
+
+
+def _format_time(value: time) -> str:
+    return value.strftime("%H:%M" if value.second == 0 else "%H:%M:%S")
+
+
+def _target_state(value: object) -> State:
+    if value in (State.ENABLED, State.DISABLED):
+        return State(value)
+    raise _invalid(f"state {value!r} is not allowed", 'use "enabled" or "disabled"')
+
+
+Duration = Annotated[
+    timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, return_type=str)
+]
+Zone = Annotated[str, BeforeValidator(_zone)]
+Cron = Annotated[str, BeforeValidator(_cron)]
+Weekday = Annotated[str, BeforeValidator(_weekday)]
+TimeOfDay = Annotated[
+    time, BeforeValidator(_time_of_day), PlainSerializer(_format_time, return_type=str)
+]
+TargetState = Annotated[State, BeforeValidator(_target_state)]
+NonEmptyRefs = Annotated[tuple[str, ...], Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+# -- settings and accounts -------------------------------------------------------------
+
+
+class Settings(_Model):
+    timezone: Zone = "UTC"
+    refresh: Duration = timedelta(seconds=10)
+    resync: Duration = timedelta(seconds=60)
+    confirm: bool = True
+    read_only: bool = False
+    state_dir: Path | None = None
+
+
+class _AccountBase(_Model):
+    concurrency: int = Field(8, ge=1)
+    timeout: Duration = timedelta(seconds=10)
+
+    def secret_envs(self) -> dict[str, str]:
+        """Role → name of the environment variable holding that secret (set ones only)."""
+        roles = {
+            name.removesuffix("_env"): value
+            for name, value in self
+            if name.endswith("_env") and isinstance(value, str)
+        }
+        return roles
+
+
+class DigaAccount(_AccountBase):
+    kind: Literal["diga"]
+    base_url: str = "https://api.diga.io"
+    token_env: str
+
+
+class GassapiAccount(_AccountBase):
+    kind: Literal["gassapi"]
+    base_url: str
+    project_id: str | None = None  # None: every project the user sees
+    token_env: str
+    refresh_token_env: str | None = None
+    toggle_only: bool = False
+
+
+class RunflowAccount(_AccountBase):
+    kind: Literal["runflow"]
+    base_url: str = "https://api.runflow.io"
+    token_env: str
+    organization_id: str | None = None
+    enabled_value: str = "active"
+    disabled_value: str = "inactive"
+
+
+_BITRIX_OAUTH = ("base_url", "token_env", "refresh_token_env", "client_id_env", "client_secret_env")
+
+
+class Bitrix24Account(_AccountBase):
+    """Either an incoming webhook (`webhook_url_env`) or OAuth (portal `base_url` + tokens)."""
+
+    kind: Literal["bitrix24"]
+    webhook_url_env: str | None = None
+    base_url: str | None = None
+    token_env: str | None = None
+    refresh_token_env: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    oauth_url: str = "https://oauth.bitrix.info/oauth/token/"
+    flow_ids: tuple[int, ...] = Field(min_length=1)
+    rate: float = Field(2.0, gt=0)
+    burst: int = Field(50, ge=1)
+
+    @property
+    def uses_webhook(self) -> bool:
+        return self.webhook_url_env is not None
+
+    @model_validator(mode="after")
+    def _one_auth_form(self) -> Bitrix24Account:
+        oauth_set = [name for name in _BITRIX_OAUTH if getattr(self, name) is not None]
+        if self.webhook_url_env is not None and oauth_set:
+            raise _invalid(
+                f"both webhook_url_env and OAuth settings ({', '.join(oauth_set)}) are set",
+                "use either webhook_url_env or the OAuth settings, not both",
+            )
+        if self.webhook_url_env is None and len(oauth_set) < len(_BITRIX_OAUTH):
+            missing = [name for name in _BITRIX_OAUTH if name not in oauth_set]
+            raise _invalid(
+                f"bitrix24 account needs webhook_url_env, or OAuth with {', '.join(missing)}",
+                "set webhook_url_env, or base_url + token_env + refresh_token_env"
+                " + client_id_env + client_secret_env",
+            )
+        return self
+
+
+Account = Annotated[
+    DigaAccount | GassapiAccount | RunflowAccount | Bitrix24Account, Field(discriminator="kind")
+]
+ACCOUNT_KINDS: dict[str, type[_AccountBase]] = {
+    "diga": DigaAccount,
+    "gassapi": GassapiAccount,
+    "runflow": RunflowAccount,
+    "bitrix24": Bitrix24Account,
+}
+
+
+# -- rules -----------------------------------------------------------------------------
+
+
+class _RuleBase(_Model):
+    name: str = Field(min_length=1)
+    timezone: Zone | None = None  # None: settings.timezone
+    enforce: bool = False
+    priority: int = 0
+    paused: bool = False
+
+
+def _form(rule: BaseModel, forms: Mapping[str, tuple[str, ...]]) -> str:
+    """The one window form `rule` uses, checking that all of its keys (and no other
+    form's) are set."""
+    present = {key for keys in forms.values() for key in keys if getattr(rule, key) is not None}
+    used = [form for form, keys in forms.items() if present & set(keys)]
+    spelled = " or ".join(" + ".join(k.rstrip("_") for k in keys) for keys in forms.values())
+    if len(used) != 1:
+        problem = "mixes two window forms" if used else "has no window"
+        raise _invalid(f"rule {getattr(rule, 'name', '')!r} {problem}", f"use {spelled}")
+    missing = [key.rstrip("_") for key in forms[used[0]] if getattr(rule, key) is None]
+    if missing:
+        raise _invalid(
+            f"rule {getattr(rule, 'name', '')!r} is missing {', '.join(missing)}",
+            f"use {spelled}",
+        )
+    return used[0]
+
+
+class MaintenanceRule(_RuleBase):
+    """Hold `flows` at `state` during each window; afterwards apply `after`."""
+
+    FORMS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "cron": ("cron", "duration"),
+        "once": ("start", "end"),
+        "weekly": ("days", "from_", "to"),
+    }
+
+    flows: NonEmptyRefs
+    state: TargetState = State.DISABLED
+    after: Literal["restore", "enabled", "disabled"] = "restore"
+    cron: Cron | None = None
+    duration: Duration | None = None
+    start: datetime | None = None  # a local datetime is read in the rule's zone
+    end: datetime | None = None
+    days: tuple[Weekday, ...] | None = Field(None, min_length=1)
+    from_: TimeOfDay | None = Field(None, alias="from")
+    to: TimeOfDay | None = None  # to <= from: the window ends the next day
+    except_dates: tuple[date, ...] = ()
+
+    @property
+    def form(self) -> Literal["cron", "once", "weekly"]:
+        return _form(self, self.FORMS)  # type: ignore[return-value]
+
+    @model_validator(mode="after")
+    def _check_form(self) -> MaintenanceRule:
+        form = _form(self, self.FORMS)
+        if form == "once" and self.except_dates:
+            raise _invalid(
+                f"rule {self.name!r}: except_dates does not apply to a one-off window",
+                "remove except_dates or use cron/days",
+            )
+        if form == "once" and _comparable(self.start, self.end) and self.end <= self.start:  # type: ignore[operator]
+            raise _invalid(f"rule {self.name!r}: end is not after start", "swap start and end")
+        return self
+
+
+def _comparable(first: datetime | None, second: datetime | None) -> bool:
+    return (
+        first is not None
+        and second is not None
+        and (first.tzinfo is None) == (second.tzinfo is None)
+    )
+
+
+class AbSwitchRule(_RuleBase):
+    """Group `b` on during B windows (`b_cron` + `b_duration`, or alternating halves of
+    `every` from `start`), group `a` on otherwise; never both, never neither."""
+
+    FORMS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "cron": ("b_cron", "b_duration"),
+        "alternate": ("every", "start"),
+    }
+
+    a: NonEmptyRefs
+    b: NonEmptyRefs
+    b_cron: Cron | None = None
+    b_duration: Duration | None = None
+    every: Duration | None = None
+    start: datetime | None = None
+    order: Literal["break-before-make", "make-before-break"] = "break-before-make"
+
+    @property
+    def form(self) -> Literal["cron", "alternate"]:
+        return _form(self, self.FORMS)  # type: ignore[return-value]
+
+    @model_validator(mode="after")
+    def _check_form(self) -> AbSwitchRule:
+        _form(self, self.FORMS)
+        return self
+
+
+Rule = MaintenanceRule | AbSwitchRule
+
+
+# -- the whole file --------------------------------------------------------------------
+
+
+class AccountWildcard(NamedTuple):
+    """`account:*`: every flow of one account (known only from the live flow list)."""
+
+    account: str
+
+    def __str__(self) -> str:
+        return f"{self.account}:*"
+
+
+@dataclass(frozen=True)
+class _Source:
+    file: str
+    positions: PositionIndex
+
+
+class Config(_Model):
+    settings: Settings = Settings()
+    accounts: dict[str, Account] = {}
+    flows: dict[str, str] = {}  # alias → "account:flow_id"
+    maintenance: tuple[MaintenanceRule, ...] = ()
+    ab_switch: tuple[AbSwitchRule, ...] = ()
+    keys: dict[str, str] = {}  # TUI action → key
+    _source: _Source | None = PrivateAttr(None)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """Every rule, maintenance first, in file order."""
+        return (*self.maintenance, *self.ab_switch)
+
+    def zone(self, rule: Rule) -> ZoneInfo:
+        """The zone `rule` is evaluated in."""
+        return ZoneInfo(rule.timezone or self.settings.timezone)
+
+    def resolve(self, ref: str) -> FlowRef | AccountWildcard:
+        """An alias, `account:flow_id` or `account:*` → what it names; UnknownReference
+        for an unknown account or alias."""
+        target = self.flows.get(ref, ref)
+        account, sep, flow_id = target.partition(":")
+        if not sep:
+            raise UnknownReference(
+                f"unknown flow alias {ref!r}",
+                did_you_mean(ref, self.flows) or "define it under [flows] or write account:flow_id",
+            )
+        if account not in self.accounts:
+            raise UnknownReference(
+                f"unknown account {account!r} in {ref!r}",
+                did_you_mean(account, self.accounts) or "define it under [accounts]",
+            )
+        if not flow_id:
+            raise UnknownReference(f"{ref!r} names no flow", "write account:flow_id or account:*")
+        return AccountWildcard(account) if flow_id == "*" else FlowRef(account, flow_id)
+
+    def problem(
+        self, path: Sequence[str | int], message: str, hint: str | None = None
+    ) -> ConfigProblem:
+        """A problem located at `path` (e.g. `("maintenance", 0, "flows", 1)`) of the file
+        this configuration was parsed from."""
+        if self._source is None:
+            return ConfigProblem("<config>", 1, 1, message, hint)
+        line, column = self._source.positions.locate(path)
+        return ConfigProblem(self._source.file, line, column, message, hint)
+
+
+def _rule_refs(config: Config) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    for index, rule in enumerate(config.maintenance):
+        for position, ref in enumerate(rule.flows):
+            yield ("maintenance", index, "flows", position), ref
+    for index, switch in enumerate(config.ab_switch):
+        for group in ("a", "b"):
+            for position, ref in enumerate(getattr(switch, group)):
+                yield ("ab_switch", index, group, position), ref
+
+
+def _reference_problems(config: Config) -> list[ConfigProblem]:
+    """Problems that need the whole file: references, alias names, duplicate rule names."""
+    problems = []
+    for alias, target in config.flows.items():
+        if ":" in alias:
+            problems.append(
+                config.problem(
+                    ("flows", alias), f"alias {alias!r} contains ':'", "name aliases without ':'"
+                )
+            )
+        elif target in config.flows or ":" not in target:
+            problems.append(
+                config.problem(
+                    ("flows", alias),
+                    f"alias {alias!r} must point at account:flow_id, not {target!r}",
+                    "aliases do not chain",
+                )
+            )
+        else:
+            problems.extend(_resolve_problem(config, ("flows", alias), target))
+    for path, ref in _rule_refs(config):
+        problems.extend(_resolve_problem(config, path, ref))
+    seen: dict[str, str] = {}
+    for kind in ("maintenance", "ab_switch"):
+        for index, rule in enumerate(getattr(config, kind)):
+            if rule.name in seen:
+                problems.append(
+                    config.problem(
+                        (kind, index, "name"),
+                        f"rule name {rule.name!r} is used twice",
+                        "give every rule a unique name",
+                    )
+                )
+            seen.setdefault(rule.name, kind)
+    return problems
+
+
+def _resolve_problem(config: Config, path: tuple[str | int, ...], ref: str) -> list[ConfigProblem]:
+    try:
+        config.resolve(ref)
+    except UnknownReference as error:
+        return [config.problem(path, str(error), error.hint)]
+    return []
+
+
+# -- parsing ---------------------------------------------------------------------------
+
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def parse_config(text: str, filename: str = "schedules.toml") -> Config:
+    """Parse and validate a schedules.toml text; ConfigError lists every problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        match = _TOML_AT.search(message)
+        line, column = (int(match[1]), int(match[2])) if match else (1, 1)
+        if match is None and "end of document" in message:
+            line = text.count("\n") + 1
+        message = _TOML_AT.sub("", message).replace(" (at end of document)", "")
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    filename, line, column, f"TOML syntax: {message}", _syntax_hint(message)
+                )
+            ]
+        ) from None
+    positions = index_positions(text)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(
+            sorted(
+                _problems_from(error, raw, filename, positions),
+                key=lambda problem: (problem.line, problem.column),
+            )
+        ) from None
+    config._source = _Source(filename, positions)
+    problems = _reference_problems(config)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def load_config(path: Path) -> Config:
+    """Read and parse `path`; ConfigError (located at 1:1) when it cannot be read."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigError(
+            [ConfigProblem(str(path), 1, 1, f"cannot read the file: {reason}", None)]
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            [ConfigProblem(str(path), 1, 1, f"the file is not UTF-8 text ({error.reason})")]
+        ) from None
+    return parse_config(text, str(path))
+
+
+def _syntax_hint(message: str) -> str | None:
+    if "Invalid value" in message:
+        return 'strings need quotes, e.g. cron = "0 2 * * SUN"'
+    return None
+
+
+def _data_path(raw: Any, loc: Sequence[str | int]) -> tuple[str | int, ...]:
+    """The part of a pydantic error location that exists in the TOML data (union tags and
+    missing keys dropped)."""
+    path: list[str | int] = []
+    current = raw
+    for part in loc:
+        in_table = isinstance(current, dict) and part in current
+        in_array = isinstance(current, list) and isinstance(part, int) and part < len(current)
+        if in_table or in_array:
+            current = current[part]
+            path.append(part)
+    return tuple(path)
+
+
+def _known_keys(raw: Any, path: tuple[str | int, ...]) -> list[str]:
+    """The keys allowed in the table at `path` (for "did you mean")."""
+    model: type[BaseModel] = Config
+    if path[:1] == ("settings",):
+        model = Settings
+    elif path[:1] == ("accounts",) and len(path) >= 2:
+        kind = (
+            raw["accounts"][path[1]].get("kind")
+            if isinstance(raw["accounts"][path[1]], dict)
+            else None
+        )
+        model = ACCOUNT_KINDS.get(kind, DigaAccount)  # type: ignore[arg-type]
+    elif path[:1] == ("maintenance",):
+        model = MaintenanceRule
+    elif path[:1] == ("ab_switch",):
+        model = AbSwitchRule
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _problems_from(
+    error: ValidationError, raw: dict[str, Any], filename: str, positions: PositionIndex
+) -> Iterator[ConfigProblem]:
+    for detail in error.errors():
+        loc = detail["loc"]
+        path = _data_path(raw, loc)
+        key = next((part for part in reversed(path) if isinstance(part, str)), None)
+        kind = detail["type"]
+        hint = None
+        if kind == "flowtui":
+            message, hint = detail["ctx"]["message"], detail["ctx"]["hint"]
+        elif kind == "missing":
+            message = f"missing required key {loc[-1]!r}"
+            if path[:1] == ("accounts",) and len(path) == 2:
+                message += f" in account {path[1]!r}"
+        elif kind == "extra_forbidden":
+            unknown = str(loc[-1])
+            if unknown in SECRET_KEYS or unknown.endswith(("_token", "_secret", "_password")):
+                message, hint = f"inline secret {unknown!r} is not allowed", SECRET_HINT
+            else:
+                message = f"unknown key {unknown!r}"
+                hint = did_you_mean(unknown, _known_keys(raw, path[:-1]))
+        elif kind in ("union_tag_not_found", "union_tag_invalid"):
+            message = (
+                f"account {path[-1]!r} has no kind"
+                if kind == "union_tag_not_found"
+                else f"unknown account kind {detail['input'].get('kind')!r}"
+            )
+            hint = 'kind = "diga", "gassapi", "runflow" or "bitrix24"'
+            path = (*path, "kind") if kind == "union_tag_invalid" else path
+        else:
+            message = detail["msg"].removeprefix("Value error, ").replace("Tuple should", "should")
+            message = f"{key}: {message}" if key else message
+        line, column = positions.locate(path)
+        yield ConfigProblem(filename, line, column, message, hint)
