@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 from flowtui.emulator.config import EmulatorConfig
 from flowtui.emulator.diga import Diga
 from flowtui.emulator.faults import PlatformFaults, RequestLog, default_faults
+from flowtui.emulator.gassapi import Gassapi
 
 
 class Platform(Protocol):
@@ -43,6 +44,7 @@ class Emulator:
         self.faults: dict[str, PlatformFaults] = default_faults(config)
         self.platforms: dict[str, Platform] = {
             "diga": Diga(self),
+            "gassapi": Gassapi(self),
         }
         self._release: asyncio.Event | None = None
         self.flows = config.flows

@@ -159,9 +159,9 @@ def gassapi_new_flow(
         project_id=project_id,
         folder_id=fields.get("folder_id"),
         folder_name=None,
-        flow_inputs=_json_text(fields.get("flow_inputs"), "[]"),
-        flow_data=_json_text(fields.get("flow_data"), '{"version":"1.0","steps":[]}'),
-        ui_data=_json_text(fields.get("ui_data"), '{"nodes":[],"edges":[]}'),
+        flow_inputs=json_text(fields.get("flow_inputs"), "[]"),
+        flow_data=json_text(fields.get("flow_data"), '{"version":"1.0","steps":[]}'),
+        ui_data=json_text(fields.get("ui_data"), '{"nodes":[],"edges":[]}'),
         is_active=1,
         created_by=GASSAPI_USER_ID,
         created_at=now,
@@ -169,7 +169,7 @@ def gassapi_new_flow(
     )
 
 
-def _json_text(value: Any, default: str) -> str:
+def json_text(value: Any, default: str) -> str:
     if value is None:
         return default
     return value if isinstance(value, str) else json.dumps(value)
