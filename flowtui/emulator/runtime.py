@@ -13,6 +13,7 @@ from flowtui.emulator.config import EmulatorConfig
 from flowtui.emulator.diga import Diga
 from flowtui.emulator.faults import PlatformFaults, RequestLog, default_faults
 from flowtui.emulator.gassapi import Gassapi
+from flowtui.emulator.runflow import Runflow
 
 
 class Platform(Protocol):
@@ -45,6 +46,7 @@ class Emulator:
         self.platforms: dict[str, Platform] = {
             "diga": Diga(self),
             "gassapi": Gassapi(self),
+            "runflow": Runflow(self),
         }
         self._release: asyncio.Event | None = None
         self.flows = config.flows

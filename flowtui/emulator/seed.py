@@ -178,9 +178,9 @@ def json_text(value: Any, default: str) -> str:
 RUNFLOW_STATUS_WEIGHTS = (("active", 0.55), ("inactive", 0.35), ("draft", 0.07), ("archived", 0.03))
 
 
-def runflow_org_ids(seed: int) -> tuple[str, str]:
-    """The key's organisation and another one it does not belong to."""
-    rng = _rng(seed, "runflow-org")
+def runflow_org_ids() -> tuple[str, str]:
+    """The key's organisation and another one it does not belong to (the same every run)."""
+    rng = _rng(0, "runflow-org")
     return _uuid(rng), _uuid(rng)
 
 

@@ -27,6 +27,7 @@ from flowtui.emulator.config import (
     EmulatorConfig,
 )
 from flowtui.emulator.runtime import Emulator
+from flowtui.emulator.seed import runflow_org_ids
 
 START_TIMEOUT_S = 15.0
 
@@ -53,6 +54,11 @@ class RunningEmulator:
     @property
     def runflow_url(self) -> str:
         return f"{self.base_url}/runflow"
+
+    @property
+    def runflow_org_id(self) -> str:
+        """The organisation the key belongs to (send as `X-Organization-Id`, or omit)."""
+        return runflow_org_ids()[0]
 
     @property
     def bitrix24_url(self) -> str:
