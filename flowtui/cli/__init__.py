@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from flowtui.cli.context import CliContext
+from flowtui.cli.flows import COMMANDS as FLOW_COMMANDS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,3 +29,7 @@ from flowtui.cli.context import CliContext
 def main(ctx: click.Context, config_path: Path | None, state_dir: Path | None) -> None:
     """flowtui: switch automation flows on Diga, GASSAPI, Runflow and Bitrix24."""
     ctx.obj = CliContext(config_path=config_path, state_dir=state_dir)
+
+
+for command in FLOW_COMMANDS:
+    main.add_command(command)

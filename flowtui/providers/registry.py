@@ -89,7 +89,8 @@ def _bitrix24(name: str, account: Any, env: Environment) -> Provider:
         code = url.rstrip("/").rsplit("/", 1)[-1]
         register_secret(code)
         return Bitrix24Provider(name, _transport(account, url, env, **limits), account.flow_ids)
-    base_url = account.base_url.rstrip("/") + "/"
+    base_url = account.base_url.rstrip("/")
+    base_url = base_url + "/" if base_url.endswith("/rest") else base_url + "/rest/"
     return Bitrix24Provider(
         name,
         _transport(account, base_url, env, **limits),

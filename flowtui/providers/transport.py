@@ -49,10 +49,10 @@ class Verdict(Enum):
 
 
 def classify_status(response: httpx.Response) -> Verdict:
-    """Default: 429 was refused; 502/503/504 may have been executed."""
+    """Default: 429 was refused; 500/502/503/504 may have been executed."""
     if response.status_code == 429:
         return Verdict.REFUSED
-    if response.status_code in (502, 503, 504):
+    if response.status_code in (500, 502, 503, 504):
         return Verdict.AMBIGUOUS
     return Verdict.FINAL
 

@@ -1,0 +1,461 @@
+"""`flowtui ls`, `enable`, `disable`, `toggle`, `publish`, `create`: one-off work on flows.
+
+Every change goes through converge semantics (see flowtui.providers) and is written to the
+audit log before (intent) and after (outcome) it happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flowtui.cli.context import EXIT_CHANGE_FAILED, EXIT_OK, EXIT_USAGE, CliContext, fail
+from flowtui.config import AccountWildcard, Config, ConfigError, UnknownReference, load_config
+from flowtui.model import FlowRef, State
+from flowtui.providers.base import SETTABLE, Flow, Provider, ProviderError
+from flowtui.providers.bulk import converge_many
+from flowtui.providers.redaction import LOGGER_NAME, redact
+from flowtui.providers.registry import Environment, build_provider
+from flowtui.store import SqliteStore, StoreError
+
+JSON_HELP = (
+    "With --json: one JSON object per flow and line, fields ref, account, flow_id, action, "
+    "desired, outcome (changed | already | failed | would_change), state (verified state "
+    "after the change), error (one line or null), permanent (true | false | null)."
+)
+LS_JSON_HELP = (
+    "With --json: one JSON object per flow and line, fields ref, account, kind, flow_id, "
+    "name, state, updated (ISO 8601 or null), error (null unless the flow could not be read)."
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of output for one flow."""
+
+    ref: FlowRef
+    action: str
+    outcome: str
+    state: State
+    desired: State | None = None
+    error: ProviderError | None = None
+    before: State | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == "failed"
+
+    def text(self) -> str:
+        if self.error is not None:
+            return f"{self.ref}  failed: {self.error}"
+        if self.outcome == "would_change":
+            return f"{self.ref}  would change: {self.before} → {self.desired}"
+        if self.outcome == "already":
+            return f"{self.ref}  already {self.state}"
+        return f"{self.ref}  {self.outcome}: now {self.state}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ref": str(self.ref),
+            "account": self.ref.account,
+            "flow_id": self.ref.flow_id,
+            "action": self.action,
+            "desired": self.desired,
+            "outcome": self.outcome,
+            "state": self.state,
+            "error": None if self.error is None else str(self.error),
+            "permanent": None if self.error is None else self.error.permanent,
+        }
+
+
+class Session:
+    """The loaded config, the providers built so far, the audit store; closes them all."""
+
+    def __init__(self, obj: CliContext) -> None:
+        self.obj = obj
+        configure_logging()
+        try:
+            self.config: Config = load_config(obj.resolved_config_path())
+        except ConfigError as exc:
+            fail(str(exc))
+        configured = self.config.settings.state_dir
+        self.state_dir: Path = obj.state_dir or (
+            Path(configured) if configured else obj.resolved_state_dir()
+        )
+        self.env = Environment(state_dir=self.state_dir)
+        self.providers: dict[str, Provider] = {}
+
+    def refuse_if_read_only(self) -> None:
+        if self.config.settings.read_only:
+            fail("read-only mode (settings.read_only = true): no change made", EXIT_USAGE)
+
+    def provider(self, account: str) -> Provider:
+        """The provider of `account`; exits 2 for an unknown account or a missing secret."""
+        if account not in self.providers:
+            if account not in self.config.accounts:
+                fail(f"unknown account {account!r}")
+            try:
+                self.providers[account] = build_provider(
+                    account, self.config.accounts[account], self.env
+                )
+            except ProviderError as exc:
+                fail(str(exc))
+        return self.providers[account]
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(p.aclose() for p in self.providers.values()))
+
+    def run(self, work: Callable[[], Awaitable[int]]) -> int:
+        async def guarded() -> int:
+            try:
+                return await work()
+            finally:
+                await self.aclose()
+
+        return asyncio.run(guarded())
+
+
+def configure_logging() -> None:
+    """Warnings (e.g. a possibly truncated list) as one line on stderr, secrets redacted."""
+    logger = logging.getLogger(LOGGER_NAME)
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("flowtui: %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+
+def resolve(session: Session, texts: Iterable[str]) -> tuple[list[FlowRef], list[str]]:
+    """Refs and aliases → flow refs; `account:*` → accounts to expand. Exits 2 when unknown."""
+    refs: list[FlowRef] = []
+    wildcards: list[str] = []
+    for text in texts:
+        try:
+            target = session.config.resolve(text)
+        except UnknownReference as exc:
+            fail(f"{exc} ({exc.hint})" if exc.hint else str(exc))
+        if isinstance(target, AccountWildcard):
+            wildcards.append(target.account)
+        else:
+            refs.append(target)
+        session.provider(target.account)
+    return refs, wildcards
+
+
+async def expand(session: Session, refs: list[FlowRef], wildcards: list[str]) -> list[FlowRef]:
+    """Every flow of each wildcard account, then the named refs, without duplicates."""
+    listed = await asyncio.gather(*(session.provider(a).list_flows() for a in wildcards))
+    found = [flow.ref for flows in listed for flow in flows] + refs
+    return list(dict.fromkeys(found))
+
+
+async def read(session: Session, refs: Sequence[FlowRef]) -> dict[FlowRef, Flow | ProviderError]:
+    """Current state of `refs`, batched per account."""
+    by_account: dict[str, list[str]] = {}
+    for ref in refs:
+        by_account.setdefault(ref.account, []).append(ref.flow_id)
+    answers = await asyncio.gather(
+        *(session.provider(a).get_flows(ids) for a, ids in by_account.items())
+    )
+    found: dict[FlowRef, Flow | ProviderError] = {}
+    for account, answer in zip(by_account, answers, strict=True):
+        found.update((FlowRef(account, i), flow) for i, flow in answer.items())
+    return found
+
+
+def desired_state(action: str, current: Flow) -> State | ProviderError:
+    if action == "enable":
+        return State.ENABLED
+    if action == "disable":
+        return State.DISABLED
+    if current.state not in SETTABLE:
+        return ProviderError(f"cannot toggle a flow whose state is {current.state}")
+    return State.DISABLED if current.state is State.ENABLED else State.ENABLED
+
+
+def emit(rows: Iterable[Row], as_json: bool) -> int:
+    code = EXIT_OK
+    for row in rows:
+        click.echo(json.dumps(row.as_json()) if as_json else row.text())
+        if row.failed:
+            code = EXIT_CHANGE_FAILED
+    return code
+
+
+def progress(total: int, as_json: bool, label: str) -> AbstractContextManager[Any]:
+    """A progress bar on stderr when it is a terminal and output is not JSON."""
+    if as_json or total < 2 or not sys.stderr.isatty():
+        return nullcontext(None)
+    return click.progressbar(length=total, label=label, file=sys.stderr)
+
+
+class Audit:
+    """Intent before, outcome after: the CLI's side of the audit log."""
+
+    def __init__(self, state_dir: Path) -> None:
+        try:
+            self.store = SqliteStore.in_dir(state_dir)
+        except StoreError as exc:
+            fail(f"{exc}; no change made")
+        self.changed_by = f"cli:{getpass.getuser()}"
+
+    def intents(self, plan: Mapping[FlowRef, tuple[State | None, str]]) -> dict[FlowRef, int]:
+        now = datetime.now(UTC)
+        try:
+            return {
+                ref: self.store.record_intent(
+                    ref,
+                    old_status=old,
+                    new_status=new,
+                    changed_by=self.changed_by,
+                    reason="manual",
+                    at=now,
+                )
+                for ref, (old, new) in plan.items()
+            }
+        except StoreError as exc:
+            fail(f"{exc}; no change made")
+
+    def outcomes(self, intents: Mapping[FlowRef, int], rows: Iterable[Row]) -> None:
+        now = datetime.now(UTC)
+        try:
+            for row in rows:
+                if row.ref in intents:
+                    self.store.record_outcome(
+                        intents[row.ref],
+                        new_status=row.state,
+                        result=row.outcome,
+                        at=now,
+                        error=None if row.error is None else str(row.error),
+                    )
+        except StoreError as exc:
+            click.echo(f"flowtui: warning: {exc}", err=True)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+async def change(
+    session: Session, action: str, refs: Sequence[FlowRef], dry_run: bool, yes: bool, as_json: bool
+) -> list[Row]:
+    """Read, plan, confirm, audit and converge `refs`; one row per flow."""
+    current = await read(session, refs)
+    rows: dict[FlowRef, Row] = {}
+    plan: dict[FlowRef, State] = {}
+    for ref in refs:
+        now = current[ref]
+        if isinstance(now, ProviderError):  # already retried: report, do not try to change
+            rows[ref] = Row(ref, action, "failed", State.UNKNOWN, error=now)
+            continue
+        wanted = desired_state(action, now)
+        if isinstance(wanted, ProviderError):
+            rows[ref] = Row(ref, action, "failed", now.state, error=wanted)
+        elif dry_run:
+            outcome = "already" if now.state == wanted else "would_change"
+            rows[ref] = Row(ref, action, outcome, now.state, wanted, before=now.state)
+        else:
+            plan[ref] = wanted
+    if dry_run:
+        return [rows[ref] for ref in refs]
+    if plan and not yes and session.config.settings.confirm and sys.stdin.isatty():
+        click.confirm(f"{action} {len(plan)} flow(s)?", abort=True, err=True)
+    audit = Audit(session.state_dir)
+    try:
+        intents = audit.intents(
+            {ref: (_state_of(current[ref]), wanted) for ref, wanted in plan.items()}
+        )
+        with progress(len(plan), as_json, action) as bar:
+            results = await converge_many(
+                session.providers, plan, on_result=(lambda _: bar.update(1)) if bar else None
+            )
+        for result in results:
+            rows[result.ref] = Row(
+                result.ref,
+                action,
+                result.outcome.value,
+                result.state,
+                result.desired,
+                error=result.error,
+            )
+        audit.outcomes(intents, rows.values())
+    finally:
+        audit.close()
+    return [rows[ref] for ref in refs]
+
+
+async def publish(session: Session, refs: Sequence[FlowRef]) -> list[Row]:
+    audit = Audit(session.state_dir)
+    try:
+        intents = audit.intents({ref: (None, "published") for ref in refs})
+
+        async def one(ref: FlowRef) -> Row:
+            provider = session.provider(ref.account)
+            try:
+                flow = await provider.publish(ref.flow_id)
+            except ProviderError as exc:
+                return Row(ref, "publish", "failed", State.UNKNOWN, error=exc)
+            return Row(ref, "publish", "published", flow.state)
+
+        rows = list(await asyncio.gather(*(one(ref) for ref in refs)))
+        audit.outcomes(intents, rows)
+    finally:
+        audit.close()
+    return rows
+
+
+def _state_of(found: Flow | ProviderError) -> State | None:
+    return found.state if isinstance(found, Flow) else None
+
+
+def change_command(action: str, summary: str) -> click.Command:
+    """enable / disable / toggle / publish share their arguments and flow."""
+
+    @click.command(
+        action,
+        help=f"{summary}\n\nREF is account:flow_id, an alias from [flows], "
+        f"or account:* for every flow of an account. {JSON_HELP}",
+    )
+    @click.argument("refs", nargs=-1, required=True, metavar="REF...")
+    @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+    @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+    @click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout.")
+    @click.pass_obj
+    def command(
+        obj: CliContext, refs: tuple[str, ...], dry_run: bool, yes: bool, as_json: bool
+    ) -> None:
+        session = Session(obj)
+        if not dry_run:
+            session.refuse_if_read_only()
+
+        async def work() -> int:
+            targets = await expand(session, *resolve(session, refs))
+            if action == "publish":
+                if dry_run:
+                    rows = [Row(r, action, "would_change", State.UNKNOWN) for r in targets]
+                else:
+                    rows = await publish(session, targets)
+            else:
+                rows = await change(session, action, targets, dry_run, yes, as_json)
+            return emit(rows, as_json)
+
+        raise SystemExit(run_safely(session, work))
+
+    return command
+
+
+def run_safely(session: Session, work: Callable[[], Awaitable[int]]) -> int:
+    """Run `work`; a provider failure outside a per-flow result is one line, exit 1."""
+    try:
+        return session.run(work)
+    except ProviderError as exc:
+        fail(str(exc), EXIT_CHANGE_FAILED)
+
+
+enable = change_command("enable", "Enable flows (converge: change only what differs, verify).")
+disable = change_command("disable", "Disable flows (converge: change only what differs, verify).")
+toggle = change_command("toggle", "Switch each flow to the opposite of its current state.")
+publish_command = change_command("publish", "Publish flows (Diga), so that they can be enabled.")
+
+
+@click.command("ls", help=f"List flows and their live state. {LS_JSON_HELP}")
+@click.option("--account", "accounts", multiple=True, help="Only this account (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout.")
+@click.pass_obj
+def ls(obj: CliContext, accounts: tuple[str, ...], as_json: bool) -> None:
+    session = Session(obj)
+    names = list(accounts) or list(session.config.accounts)
+    for name in names:
+        session.provider(name)
+
+    async def work() -> int:
+        answers = await asyncio.gather(
+            *(session.providers[n].list_flows() for n in names), return_exceptions=True
+        )
+        code = EXIT_OK
+        rows: list[tuple[Flow, str]] = []
+        for name, answer in zip(names, answers, strict=True):
+            if isinstance(answer, ProviderError):
+                click.echo(f"flowtui: error: account {name}: {answer}", err=True)
+                code = EXIT_CHANGE_FAILED
+            elif isinstance(answer, BaseException):
+                raise answer
+            else:
+                rows.extend((flow, session.providers[name].kind) for flow in answer)
+        print_flows(rows, as_json)
+        return code
+
+    raise SystemExit(run_safely(session, work))
+
+
+def print_flows(rows: Sequence[tuple[Flow, str]], as_json: bool) -> None:
+    if as_json:
+        for flow, kind in rows:
+            record = {
+                "ref": str(flow.ref),
+                "account": flow.ref.account,
+                "kind": kind,
+                "flow_id": flow.ref.flow_id,
+                "name": flow.name,
+                "state": flow.state,
+                "updated": flow.updated.isoformat() if flow.updated else None,
+                "error": flow.raw.get("error") if flow.state is State.UNKNOWN else None,
+            }
+            click.echo(json.dumps(record))
+        return
+    table = [("FLOW", "STATE", "NAME", "UPDATED")] + [
+        (
+            str(flow.ref),
+            str(flow.state),
+            flow.name,
+            flow.updated.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if flow.updated else "-",
+        )
+        for flow, _ in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    for row in table:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        click.echo(redact("  ".join([*cells, row[3]])))
+
+
+@click.command("create", help="Create a flow on ACCOUNT (Diga: a draft to publish later).")
+@click.argument("account")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: ref, name, state.")
+@click.pass_obj
+def create(obj: CliContext, account: str, name: str, as_json: bool) -> None:
+    session = Session(obj)
+    session.refuse_if_read_only()
+    provider = session.provider(account)
+    if not provider.can_create:
+        fail(f"account {account} ({provider.kind}) cannot create flows from flowtui")
+
+    async def work() -> int:
+        flow = await provider.create_flow(name)
+        audit = Audit(session.state_dir)
+        try:
+            intent = audit.intents({flow.ref: (None, flow.state)})
+            audit.outcomes(intent, [Row(flow.ref, "create", "created", flow.state)])
+        finally:
+            audit.close()
+        if as_json:
+            click.echo(json.dumps({"ref": str(flow.ref), "name": flow.name, "state": flow.state}))
+        else:
+            click.echo(f"{flow.ref}  created: {flow.name!r} ({flow.state})")
+        return EXIT_OK
+
+    raise SystemExit(run_safely(session, work))
+
+
+COMMANDS = (ls, enable, disable, toggle, publish_command, create)

@@ -1,0 +1,152 @@
+"""`flowtui ls/enable/disable/toggle/publish/create` against the emulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from click.testing import Result
+
+from flowtui.store import SqliteStore
+
+CliRun = Callable[..., Result]
+
+
+def diga(emu: Any) -> dict[str, dict[str, Any]]:
+    return {flow["id"]: flow for flow in emu.state("diga")["flows"]}
+
+
+def pick(emu: Any, **wanted: Any) -> str:
+    return next(i for i, f in diga(emu).items() if all(f[k] == v for k, v in wanted.items()))
+
+
+def test_ls_json_lists_every_flow_with_documented_fields(emu: Any, cli: CliRun) -> None:
+    result = cli("ls", "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {r["flow_id"] for r in rows} == set(diga(emu))
+    assert set(rows[0]) == {
+        "ref",
+        "account",
+        "kind",
+        "flow_id",
+        "name",
+        "state",
+        "updated",
+        "error",
+    }
+    assert {r["state"] for r in rows} <= {"enabled", "disabled", "unknown"}
+
+
+def test_ls_text_is_a_table(emu: Any, cli: CliRun) -> None:
+    result = cli("ls", "--account", "support")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0].split() == ["FLOW", "STATE", "NAME", "UPDATED"]
+
+
+def test_disable_changes_audits_and_reports(emu: Any, cli: CliRun, tmp_path: Path) -> None:
+    flow_id = pick(emu, status="ENABLED", published=True)
+    result = cli("disable", f"support:{flow_id}", "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"support:{flow_id}  changed: now disabled"
+    assert diga(emu)[flow_id]["status"] == "DISABLED"
+    again = cli("disable", f"support:{flow_id}")
+    assert again.stdout.strip() == f"support:{flow_id}  already disabled"
+    store = SqliteStore.in_dir(tmp_path / "state")
+    events = [(r.event_type, r.old_status, r.new_status, r.result) for r in store.audit()]
+    store.close()
+    assert ("intent", "enabled", "disabled", None) in events
+    assert ("outcome", "enabled", "disabled", "changed") in events
+
+
+def test_enable_of_unpublished_flow_exits_1_then_publish_and_enable(emu: Any, cli: CliRun) -> None:
+    flow_id = pick(emu, published=False)
+    result = cli("enable", "checkout", checkout=flow_id)
+    assert result.exit_code == 1
+    assert "not published — publish it first: flowtui publish" in result.stdout
+    assert diga(emu)[flow_id]["status"] == "DISABLED"
+    assert cli("publish", "checkout", checkout=flow_id).exit_code == 0
+    enabled = cli("enable", "checkout", "--json", checkout=flow_id)
+    assert enabled.exit_code == 0
+    row = json.loads(enabled.stdout)
+    assert (row["outcome"], row["state"], row["error"]) == ("changed", "enabled", None)
+    assert diga(emu)[flow_id]["status"] == "ENABLED"
+
+
+def test_dry_run_changes_nothing(emu: Any, cli: CliRun) -> None:
+    result = cli("disable", "support:*", "--dry-run")
+    assert result.exit_code == 0
+    assert "would change: enabled → disabled" in result.stdout
+    assert not [r for r in emu.requests("diga") if r["method"] != "GET"]
+
+
+def test_toggle_flips_each_flow(emu: Any, cli: CliRun) -> None:
+    on, off = (
+        pick(emu, status="ENABLED", published=True),
+        pick(emu, status="DISABLED", published=True),
+    )
+    result = cli("toggle", f"support:{on}", f"support:{off}")
+    assert result.exit_code == 0, result.output
+    assert (diga(emu)[on]["status"], diga(emu)[off]["status"]) == ("DISABLED", "ENABLED")
+
+
+def test_create_makes_a_draft(emu: Any, cli: CliRun) -> None:
+    result = cli("create", "support", "weekly digest", "--json")
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.stdout)
+    assert created["state"] == "disabled"
+    assert diga(emu)[created["ref"].split(":", 1)[1]]["name"] == "weekly digest"
+
+
+def test_read_only_refuses_changes_with_one_line(emu: Any, cli: CliRun, config_for: Any) -> None:
+    config = config_for().replace("confirm = true", "read_only = true")
+    result = cli("disable", "support:*", config=config)
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "read-only" in result.stderr
+    assert not [r for r in emu.requests("diga") if r["method"] != "GET"]
+
+
+def test_usage_errors_exit_2_with_one_line(emu: Any, cli: CliRun) -> None:
+    for args in (("disable", "nosuch:1"), ("disable", "no_alias"), ("ls", "--account", "x")):
+        result = cli(*args)
+        assert result.exit_code == 2, args
+        assert result.stderr.startswith("flowtui: error:"), args
+        assert "Traceback" not in result.output
+
+
+def test_missing_secret_names_the_variable(emu: Any, cli: CliRun) -> None:
+    result = cli("ls", env={"FT_DIGA_KEY": ""})
+    assert result.exit_code == 2
+    assert "FT_DIGA_KEY" in result.stderr
+
+
+def test_network_down_is_one_line_not_a_traceback(emu: Any, cli: CliRun, config_for: Any) -> None:
+    config = config_for().replace(emu.diga_url, "http://127.0.0.1:9/diga")
+    for args in (("ls",), ("disable", "support:wf_1")):
+        result = cli(*args, config=config)
+        assert result.exit_code == 1, args
+        assert "cannot connect" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_platform_5xx_fails_the_flow_with_a_reason(emu: Any, cli: CliRun) -> None:
+    flow_id = pick(emu, status="ENABLED", published=True)
+    emu.set_fault("diga", error_rate=1.0)
+    result = cli("disable", f"support:{flow_id}")
+    assert result.exit_code == 1
+    assert "failed:" in result.stdout
+    assert "Workflow service unavailable" in result.stdout
+
+
+def test_no_secret_in_any_output(emu: Any, cli: CliRun, config_for: Any) -> None:
+    outputs = []
+    for args in (("ls",), ("ls", "--json"), ("disable", "support:*"), ("enable", "support:x")):
+        result = cli(*args)
+        outputs += [result.stdout, result.stderr]
+    broken = config_for().replace(emu.diga_url, "http://127.0.0.1:9/diga")
+    result = cli("ls", config=broken)
+    outputs += [result.stdout, result.stderr]
+    assert all(emu.token not in text for text in outputs)
