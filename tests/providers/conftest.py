@@ -75,6 +75,12 @@ def account(emu: Any, name: str, **options: Any) -> Any:
 
 
 @pytest.fixture
+def account_for(emu: Any) -> Callable[..., Any]:
+    """`account_for(name, **options)` → the configured account model."""
+    return lambda name, **options: account(emu, name, **options)
+
+
+@pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
 
