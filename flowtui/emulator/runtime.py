@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from flowtui.emulator.bitrix24 import Bitrix24
 from flowtui.emulator.config import EmulatorConfig
 from flowtui.emulator.diga import Diga
 from flowtui.emulator.faults import PlatformFaults, RequestLog, default_faults
@@ -47,6 +48,7 @@ class Emulator:
             "diga": Diga(self),
             "gassapi": Gassapi(self),
             "runflow": Runflow(self),
+            "bitrix24": Bitrix24(self),
         }
         self._release: asyncio.Event | None = None
         self.flows = config.flows

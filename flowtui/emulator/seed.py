@@ -309,10 +309,10 @@ def bitrix24_flow_fields(
         "distributionType": str(data["distributionType"]),
         "responsibleList": data["responsibleList"],
         "demo": False,
-        "responsibleCanChangeDeadline": _flag(data.get("responsibleCanChangeDeadline"), False),
-        "matchWorkTime": _flag(data.get("matchWorkTime"), True),
-        "taskControl": _flag(data.get("taskControl"), False),
-        "notifyAtHalfTime": _flag(data.get("notifyAtHalfTime"), False),
+        "responsibleCanChangeDeadline": flag(data.get("responsibleCanChangeDeadline"), False),
+        "matchWorkTime": flag(data.get("matchWorkTime"), True),
+        "taskControl": flag(data.get("taskControl"), False),
+        "notifyAtHalfTime": flag(data.get("notifyAtHalfTime"), False),
         "notifyOnQueueOverflow": data.get("notifyOnQueueOverflow"),
         "notifyOnTasksInProgressOverflow": data.get("notifyOnTasksInProgressOverflow"),
         "notifyWhenEfficiencyDecreases": data.get("notifyWhenEfficiencyDecreases"),
@@ -322,7 +322,7 @@ def bitrix24_flow_fields(
     }
 
 
-def _flag(value: Any, default: bool) -> bool:
+def flag(value: Any, default: bool) -> bool:
     if value is None:
         return default
     return str(value).lower() not in ("0", "false", "n", "")
