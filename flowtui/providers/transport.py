@@ -59,7 +59,8 @@ def classify_status(response: httpx.Response) -> Verdict:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Jittered exponential backoff; `scale` shrinks every wait (tests use a tiny scale)."""
+    """Exponential backoff plus up to `initial` of jitter (Runflow's documented policy:
+    doubling, capped, 5 attempts); `scale` shrinks every wait (tests use a tiny scale)."""
 
     attempts: int = 5
     initial: float = 0.5
@@ -70,7 +71,8 @@ class RetryPolicy:
         if retry_after is not None:
             base = min(retry_after, self.maximum)
         else:
-            base = random.uniform(0, min(self.maximum, self.initial * 2 ** (attempt - 1)))
+            growth = min(self.maximum, self.initial * 2 ** (attempt - 1))
+            base = growth + random.uniform(0, self.initial)
         return base * self.scale
 
 
