@@ -41,8 +41,9 @@ Tests, the demo and the benchmarks drive the emulator through it. Platforms are 
       `burst_5xx`          the next N requests get a 5xx (nothing applied)
       `drop_after_apply`   the next N mutating requests are applied but their answer is
                            lost: the server holds the request open without answering until
-                           the client disconnects (its read timeout), the emulator is reset
-                           or stopped, or 120 s pass. A request is mutating when the
+                           the client disconnects (its read timeout). A client still waiting
+                           when the emulator is reset or stopped, or after 120 s, gets the
+                           platform's 5xx instead. A request is mutating when the
                            platform accepted a change (create, status change, publish,
                            toggle, activate, update, delete, pin), even if the value did
                            not change. Use a client timeout of well under a second.

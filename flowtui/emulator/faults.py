@@ -4,7 +4,8 @@ The gate (an ASGI wrapper around each platform's router) adds latency, answers i
 before the request reaches the platform, records every request in the log, and loses the
 response of a mutating request when `drop_after_apply` asks for it: the change is applied,
 then the request is held open without an answer until the client gives up (its read timeout
-closes the connection), the emulator is reset or stopped, or `drop_hang_s` passes.
+closes the connection). A client still waiting when the emulator is reset or stopped, or
+after `drop_hang_s`, gets the platform's 5xx instead.
 """
 
 from __future__ import annotations
@@ -174,7 +175,8 @@ class PlatformGate:
         if scope["state"].get("applied") and faults.drop_after_apply > 0:
             faults.drop_after_apply -= 1
             self.log.add(scope, self.platform, status, started, dropped=True)
-            await self._hold_open(receive)
+            if not await self._hold_open(receive):
+                await self.server_error()(scope, receive, send)
             return
         for message in messages:
             await send(message)
@@ -186,17 +188,18 @@ class PlatformGate:
             return True
         return faults.error_rate > 0 and self.rng.random() < faults.error_rate
 
-    async def _hold_open(self, receive: Receive) -> None:
+    async def _hold_open(self, receive: Receive) -> bool:
+        """Wait without answering; true when the client gave up (disconnected)."""
+
         async def until_disconnect() -> None:
             while (await receive())["type"] != "http.disconnect":
                 pass
 
-        waiters = {
-            asyncio.ensure_future(until_disconnect()),
-            asyncio.ensure_future(self.release().wait()),
-        }
-        _, pending = await asyncio.wait(
-            waiters, timeout=self.drop_hang_s, return_when=asyncio.FIRST_COMPLETED
+        disconnect = asyncio.ensure_future(until_disconnect())
+        released = asyncio.ensure_future(self.release().wait())
+        await asyncio.wait(
+            {disconnect, released}, timeout=self.drop_hang_s, return_when=asyncio.FIRST_COMPLETED
         )
-        for waiter in pending:
+        for waiter in (disconnect, released):
             waiter.cancel()
+        return disconnect.done() and not disconnect.cancelled()
