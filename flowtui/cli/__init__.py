@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from flowtui.cli.context import CliContext
+from flowtui.cli.emulate import emulate
 from flowtui.cli.flows import COMMANDS as FLOW_COMMANDS
 
 
@@ -33,3 +34,4 @@ def main(ctx: click.Context, config_path: Path | None, state_dir: Path | None) -
 
 for command in FLOW_COMMANDS:
     main.add_command(command)
+main.add_command(emulate)
