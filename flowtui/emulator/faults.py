@@ -25,8 +25,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flowtui.emulator.config import EmulatorConfig
 
-PLATFORMS = ("diga", "gassapi", "runflow", "bitrix24")
-
 COMMON_FIELDS = frozenset({"latency_ms", "error_rate", "burst_5xx", "drop_after_apply"})
 PLATFORM_FIELDS = {
     "diga": COMMON_FIELDS,

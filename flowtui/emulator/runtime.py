@@ -53,7 +53,7 @@ class Emulator:
         self._release: asyncio.Event | None = None
         self.flows = config.flows
         self.seed = config.seed
-        self.reset(config.flows, config.seed, {})
+        self.reset(config.flows, config.seed, {"gassapi_big_project": config.gassapi_big_project})
 
     def reset(self, flows: int, seed: int, options: dict[str, Any]) -> None:
         """Re-seed every platform, restore default faults and credentials, clear the log."""

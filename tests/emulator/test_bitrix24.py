@@ -230,5 +230,10 @@ def test_oauth_calls_expiry_and_renewal(emu) -> None:
         emu.bitrix24_oauth_url, params={**renewal, "refresh_token": fresh["refresh_token"]}
     ).json()
     assert second["refresh_token"] != fresh["refresh_token"]
+    emu.set_fault("bitrix24", token_ttl_s=120)
+    short = httpx.get(
+        emu.bitrix24_oauth_url, params={**renewal, "refresh_token": second["refresh_token"]}
+    ).json()
+    assert short["expires_in"] == 120
     wrong_client = httpx.get(emu.bitrix24_oauth_url, params={**renewal, "client_secret": "no"})
     assert wrong_client.json()["error"] == "invalid_client"

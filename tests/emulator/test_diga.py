@@ -199,3 +199,17 @@ def test_same_seed_same_data(emu) -> None:
     assert raw_flows(emu) == first
     emu.reset(flows=20, seed=2)
     assert [f["id"] for f in raw_flows(emu)] != [f["id"] for f in first]
+
+
+def test_is_diga_trigger_filter_and_one_paging_mode(diga, emu) -> None:
+    flows = diga.get("/v1/workflow/", params={"is_diga_trigger": "true", "limit": 30}).json()
+    expected = [
+        f["id"]
+        for f in raw_flows(emu)
+        if ((f["trigger"] or {}).get("settings") or {}).get("pieceName", "").startswith("@diga/")
+    ]
+    assert [f["id"] for f in flows["data"]] == expected
+    assert diga.get("/v1/workflow/", params={"is_diga_trigger": "maybe"}).status_code == 422
+    first = raw_flows(emu)[0]["id"]
+    both = diga.get("/v1/workflow/", params={"after": first, "page": 2})
+    assert both.status_code == 422

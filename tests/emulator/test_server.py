@@ -36,6 +36,18 @@ def test_run_in_thread_on_a_given_port_refuses_a_busy_one() -> None:
             pass
 
 
+def test_start_up_config_decides_the_data() -> None:
+    config = EmulatorConfig(flows=2, seed=5, token="tok", gassapi_big_project=101)
+    with run_in_thread(config) as running:
+        state = httpx.get(f"{running.base_url}/_emulator/state").json()
+    assert {name: len(state[name]["flows"]) for name in state} == {
+        "diga": 2,
+        "gassapi": 2 + 101 + 2,  # the big project and the foreign project's two flows
+        "runflow": 2,
+        "bitrix24": 2,
+    }
+
+
 def test_reset_changes_size_and_clears_the_log(emu) -> None:
     httpx.get(f"{emu.diga_url}/v1/workflow/", headers={"Authorization": f"Bearer {emu.token}"})
     assert len(emu.requests()) == 1
