@@ -20,10 +20,18 @@ from typing import Any
 
 import click
 
+from flowtui.changes import (
+    AuditedOutcome,
+    desired_state,
+    publish_audited,
+    read_flows,
+    record_intents,
+    record_outcomes,
+)
 from flowtui.cli.context import EXIT_CHANGE_FAILED, EXIT_OK, EXIT_USAGE, CliContext, fail
 from flowtui.config import AccountWildcard, Config, ConfigError, UnknownReference, load_config
 from flowtui.model import FlowRef, State
-from flowtui.providers.base import SETTABLE, Flow, Provider, ProviderError
+from flowtui.providers.base import Flow, Provider, ProviderError
 from flowtui.providers.bulk import converge_many
 from flowtui.providers.redaction import LOGGER_NAME, redact
 from flowtui.providers.registry import Environment, build_provider
@@ -163,26 +171,9 @@ async def expand(session: Session, refs: list[FlowRef], wildcards: list[str]) ->
 
 async def read(session: Session, refs: Sequence[FlowRef]) -> dict[FlowRef, Flow | ProviderError]:
     """Current state of `refs`, batched per account."""
-    by_account: dict[str, list[str]] = {}
     for ref in refs:
-        by_account.setdefault(ref.account, []).append(ref.flow_id)
-    answers = await asyncio.gather(
-        *(session.provider(a).get_flows(ids) for a, ids in by_account.items())
-    )
-    found: dict[FlowRef, Flow | ProviderError] = {}
-    for account, answer in zip(by_account, answers, strict=True):
-        found.update((FlowRef(account, i), flow) for i, flow in answer.items())
-    return found
-
-
-def desired_state(action: str, current: Flow) -> State | ProviderError:
-    if action == "enable":
-        return State.ENABLED
-    if action == "disable":
-        return State.DISABLED
-    if current.state not in SETTABLE:
-        return ProviderError(f"cannot toggle a flow whose state is {current.state}")
-    return State.DISABLED if current.state is State.ENABLED else State.ENABLED
+        session.provider(ref.account)
+    return await read_flows(session.providers, refs)
 
 
 def emit(rows: Iterable[Row], as_json: bool) -> int:
@@ -212,34 +203,22 @@ class Audit:
         self.changed_by = f"cli:{getpass.getuser()}"
 
     def intents(self, plan: Mapping[FlowRef, tuple[State | None, str]]) -> dict[FlowRef, int]:
-        now = datetime.now(UTC)
         try:
-            return {
-                ref: self.store.record_intent(
-                    ref,
-                    old_status=old,
-                    new_status=new,
-                    changed_by=self.changed_by,
-                    reason="manual",
-                    at=now,
-                )
-                for ref, (old, new) in plan.items()
-            }
+            return record_intents(
+                self.store, plan, changed_by=self.changed_by, at=datetime.now(UTC)
+            )
         except StoreError as exc:
             fail(f"{exc}; no change made")
 
     def outcomes(self, intents: Mapping[FlowRef, int], rows: Iterable[Row]) -> None:
-        now = datetime.now(UTC)
+        outcomes = (
+            AuditedOutcome(
+                row.ref, row.state, row.outcome, None if row.error is None else str(row.error)
+            )
+            for row in rows
+        )
         try:
-            for row in rows:
-                if row.ref in intents:
-                    self.store.record_outcome(
-                        intents[row.ref],
-                        new_status=row.state,
-                        result=row.outcome,
-                        at=now,
-                        error=None if row.error is None else str(row.error),
-                    )
+            record_outcomes(self.store, intents, outcomes, datetime.now(UTC))
         except StoreError as exc:
             click.echo(f"flowtui: warning: {exc}", err=True)
 
@@ -298,21 +277,23 @@ async def change(
 async def publish(session: Session, refs: Sequence[FlowRef]) -> list[Row]:
     audit = Audit(session.state_dir)
     try:
-        intents = audit.intents({ref: (None, "published") for ref in refs})
-
-        async def one(ref: FlowRef) -> Row:
-            provider = session.provider(ref.account)
-            try:
-                flow = await provider.publish(ref.flow_id)
-            except ProviderError as exc:
-                return Row(ref, "publish", "failed", State.UNKNOWN, error=exc)
-            return Row(ref, "publish", "published", flow.state)
-
-        rows = list(await asyncio.gather(*(one(ref) for ref in refs)))
-        audit.outcomes(intents, rows)
+        found = await publish_audited(
+            audit.store,
+            {ref.account: session.provider(ref.account) for ref in refs},
+            refs,
+            changed_by=audit.changed_by,
+            clock=lambda: datetime.now(UTC),
+        )
+    except StoreError as exc:
+        fail(f"{exc}; no change made")
     finally:
         audit.close()
-    return rows
+    return [
+        Row(ref, "publish", "failed", State.UNKNOWN, error=answer)
+        if isinstance(answer, ProviderError)
+        else Row(ref, "publish", "published", answer.state)
+        for ref, answer in found.items()
+    ]
 
 
 def _state_of(found: Flow | ProviderError) -> State | None:
