@@ -27,13 +27,16 @@ class Environment:
     env: Mapping[str, str] | None = None
     retry: RetryPolicy | None = None
 
-    def secret(self, account: str, variable: str | None, role: str) -> str:
+    def secret(self, account: str, variable: str | None, role: str, *, whole: bool = True) -> str:
+        """The variable's value, registered for redaction unless `whole` is False (a
+        webhook URL, of which only the code is secret)."""
         if not variable:
             raise MissingSecret(f"account {account}: no environment variable named for {role}")
         value = (os.environ if self.env is None else self.env).get(variable)
         if not value:
             raise MissingSecret(f"account {account}: environment variable {variable} is not set")
-        register_secret(value)
+        if whole:
+            register_secret(value)
         return value
 
     def optional(self, account: str, variable: str | None, role: str) -> str | None:
@@ -85,7 +88,7 @@ def _bitrix24(name: str, account: Any, env: Environment) -> Provider:
     limits = {"rate": account.rate, "burst": account.burst, "classify": bitrix_classify}
     webhook_env = getattr(account, "webhook_url_env", None)
     if webhook_env:
-        url = env.secret(name, webhook_env, "the webhook URL").rstrip("/") + "/"
+        url = env.secret(name, webhook_env, "the webhook URL", whole=False).rstrip("/") + "/"
         code = url.rstrip("/").rsplit("/", 1)[-1]
         register_secret(code)
         return Bitrix24Provider(name, _transport(account, url, env, **limits), account.flow_ids)

@@ -107,6 +107,15 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+HEADROOM = 0.9  # keep 10% of the platform's burst free for latency jitter and other clients
+
+
+def leaky_bucket(rate: float, burst: int | None) -> AsyncLimiter:
+    """A client-side bucket draining `rate` per second that holds a little under `burst`."""
+    capacity = max(1, int((burst or 1) * HEADROOM))
+    return AsyncLimiter(capacity, capacity / rate)
+
+
 CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
@@ -136,7 +145,7 @@ class Transport:
             transport=http_transport,
         )
         self._slots = asyncio.Semaphore(concurrency)
-        self._limiter = AsyncLimiter(burst or 1, (burst or 1) / rate) if rate else None
+        self._limiter = leaky_bucket(rate, burst) if rate else None
         self.retry = retry or RetryPolicy()
         self._classify = classify
         self._sleep = sleep
