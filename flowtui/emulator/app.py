@@ -22,6 +22,7 @@ def build_app(emulator: Emulator) -> Starlette:
             rng=emulator.rng,
             log=emulator.log,
             server_error=platform.server_error,
+            http_error=platform.http_error,
             release=emulator.release,
             drop_hang_s=DROP_HANG_S,
         )

@@ -153,6 +153,10 @@ class Bitrix24:
         failure = Failure(500, "INTERNAL_SERVER_ERROR", "Internal server error")
         return JSONResponse({**failure.body(), "time": time_block(time.time())}, 500)
 
+    def http_error(self, status: int) -> Response:
+        failure = Failure(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
+        return JSONResponse({**failure.body(), "time": time_block(time.time())}, 404)
+
     def to_raw(self) -> dict[str, Any]:
         return {
             "flows": [self.flows.items[k].to_raw() for k in sorted(self.flows.items)],

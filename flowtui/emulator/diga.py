@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -62,6 +63,9 @@ class Diga:
 
     def server_error(self) -> Response:
         return _error(503, "WORKFLOW_SERVICE_UNAVAILABLE", "Workflow service unavailable")
+
+    def http_error(self, status: int) -> Response:
+        return JSONResponse({"detail": HTTPStatus(status).phrase}, status_code=status)
 
     def to_raw(self) -> dict[str, Any]:
         ordered = self.flows.order(_created_key)

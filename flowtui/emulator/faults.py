@@ -1,7 +1,8 @@
 """Injected faults and per-platform tunables, and the gate every platform request passes.
 
 The gate (an ASGI wrapper around each platform's router) adds latency, answers injected 5xx
-before the request reaches the platform, records every request in the log, and loses the
+before the request reaches the platform, answers unknown paths and methods in the platform's
+own error shape, records every request in the log, and loses the
 response of a mutating request when `drop_after_apply` asks for it: the change is applied,
 then the request is held open without an answer until the client gives up (its read timeout
 closes the connection). A client still waiting when the emulator is reset or stopped, or
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -137,6 +139,7 @@ class PlatformGate:
         rng: random.Random,
         log: RequestLog,
         server_error: Callable[[], Response],
+        http_error: Callable[[int], Response],
         release: Callable[[], asyncio.Event],
         drop_hang_s: float,
     ) -> None:
@@ -146,6 +149,7 @@ class PlatformGate:
         self.rng = rng
         self.log = log
         self.server_error = server_error
+        self.http_error = http_error
         self.release = release
         self.drop_hang_s = drop_hang_s
 
@@ -168,7 +172,11 @@ class PlatformGate:
             messages.append(message)
 
         scope.setdefault("state", {})
-        await self.app(scope, receive, hold)
+        try:
+            await self.app(scope, receive, hold)
+        except HTTPException as unrouted:  # no such path, or a method it does not take
+            messages.clear()
+            await self.http_error(unrouted.status_code)(scope, receive, hold)
         status = next((m["status"] for m in messages if m["type"] == "http.response.start"), 500)
         if scope["state"].get("applied") and faults.drop_after_apply > 0:
             faults.drop_after_apply -= 1

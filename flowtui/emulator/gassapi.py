@@ -131,6 +131,9 @@ class Gassapi:
     def server_error(self) -> Response:
         return self._envelope(500, "Internal server error", None)
 
+    def http_error(self, status: int) -> Response:
+        return self._envelope(404, "Not found: Route not found", None)
+
     def to_raw(self) -> dict[str, Any]:
         return {
             "projects": [{**p.to_api(), "member": p.member} for p in self.projects.values()],

@@ -106,6 +106,11 @@ class Runflow:
     def server_error(self) -> Response:
         return Failure(503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable").response()
 
+    def http_error(self, status: int) -> Response:
+        if status == 405:
+            return Failure(405, "METHOD_NOT_ALLOWED", "Method not allowed").response()
+        return Failure(404, "NOT_FOUND", "Not found").response()
+
     def to_raw(self) -> dict[str, Any]:
         return {
             "org_id": self.org_id,

@@ -26,6 +26,10 @@ class Platform(Protocol):
 
     def server_error(self) -> Response: ...
 
+    def http_error(self, status: int) -> Response:
+        """The platform's answer to a path it does not have (404) or a wrong method (405)."""
+        ...
+
     def to_raw(self) -> dict[str, Any]: ...
 
     def set_flow(self, flow_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
@@ -51,13 +55,10 @@ class Emulator:
             "bitrix24": Bitrix24(self),
         }
         self._release: asyncio.Event | None = None
-        self.flows = config.flows
-        self.seed = config.seed
         self.reset(config.flows, config.seed, {"gassapi_big_project": config.gassapi_big_project})
 
     def reset(self, flows: int, seed: int, options: dict[str, Any]) -> None:
         """Re-seed every platform, restore default faults and credentials, clear the log."""
-        self.flows, self.seed = flows, seed
         self.rng.seed(seed)
         self.faults.update(default_faults(self.config))
         self.log.entries.clear()

@@ -80,3 +80,21 @@ def test_set_flow_as_someone_else(emu) -> None:
     assert changed["status"] == "ENABLED"
     assert emu.http.post("/diga/flows/nope", json={"active": True}).status_code == 404
     assert emu.http.post(f"/diga/flows/{flow['id']}", json={"colour": 1}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "body"),
+    [
+        ("GET", "/diga/v2/nothing", 404, {"detail": "Not Found"}),
+        ("DELETE", "/diga/v1/workflow/", 405, {"detail": "Method Not Allowed"}),
+        ("GET", "/runflow/v1/nothing", 404, {"code": "NOT_FOUND"}),
+        ("PUT", "/runflow/v1/flows", 405, {"code": "METHOD_NOT_ALLOWED"}),
+        ("GET", "/gassapi/index.php", 404, {"message": "Not found: Route not found"}),
+        ("GET", "/bitrix24/elsewhere", 404, {"error": "ERROR_METHOD_NOT_FOUND"}),
+    ],
+)
+def test_unknown_paths_answer_in_each_platform_shape(emu, method, path, status, body) -> None:
+    response = httpx.request(method, f"{emu.base_url}{path}")
+    assert response.status_code == status
+    assert body.items() <= response.json().items()
+    assert emu.requests()[-1]["status"] == status
