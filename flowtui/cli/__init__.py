@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
+from flowtui.cli.check import check
 from flowtui.cli.context import CliContext
 from flowtui.cli.emulate import emulate
 from flowtui.cli.flows import COMMANDS as FLOW_COMMANDS
+from flowtui.cli.plan import plan
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,4 +36,6 @@ def main(ctx: click.Context, config_path: Path | None, state_dir: Path | None) -
 
 for command in FLOW_COMMANDS:
     main.add_command(command)
+main.add_command(check)
+main.add_command(plan)
 main.add_command(emulate)

@@ -1,0 +1,94 @@
+"""`flowtui plan`: the coming transitions of the rules, without touching any platform."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import click
+
+from flowtui.cli.check import load_or_exit
+from flowtui.cli.context import CliContext, fail
+from flowtui.config import Config
+from flowtui.rules import Schedule, Target, Transition
+
+
+def _start(text: str | None, zone: ZoneInfo) -> datetime:
+    if text is None or text == "now":
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--from {text!r} is not an ISO 8601 time, e.g. 2026-11-29T02:00+01:00")
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=zone).astimezone(UTC)
+
+
+def _state(value: Target) -> str:
+    return "untouched" if value is None else str(value)
+
+
+def _zone(config: Config, rule: str) -> ZoneInfo:
+    for candidate in config.rules:
+        if candidate.name == rule:
+            return config.zone(candidate)
+    return ZoneInfo(config.settings.timezone)
+
+
+def _row(config: Config, transition: Transition) -> dict[str, str]:
+    local = transition.at.astimezone(_zone(config, transition.rule))
+    return {
+        "at": transition.at.isoformat(),
+        "local": local.isoformat(),
+        "timezone": str(local.tzinfo),
+        "rule": transition.rule,
+        "flow": str(transition.flow),
+        "from": _state(transition.from_state),
+        "to": _state(transition.to_state),
+    }
+
+
+def _table(config: Config, transitions: list[Transition]) -> list[str]:
+    header = ("when (rule's zone)", "UTC", "rule", "flow", "change")
+    rows = [header]
+    for transition in transitions:
+        local = transition.at.astimezone(_zone(config, transition.rule))
+        rows.append(
+            (
+                local.strftime("%a %Y-%m-%d %H:%M %Z"),
+                transition.at.strftime("%Y-%m-%d %H:%M"),
+                transition.rule,
+                str(transition.flow),
+                f"{_state(transition.from_state)} → {_state(transition.to_state)}",
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+@click.command()
+@click.option("--from", "start", metavar="T", help="Start (ISO 8601; default now).")
+@click.option(
+    "--hours",
+    type=click.FloatRange(min=0, min_open=True),
+    default=48.0,
+    show_default=True,
+    help="How far ahead to look.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per transition and line.")
+@click.pass_obj
+def plan(cli: CliContext, start: str | None, hours: float, as_json: bool) -> None:
+    """Upcoming transitions: when, rule, flow, from → to. `account:*` stays a wildcard."""
+    config = load_or_exit(cli)
+    begin = _start(start, ZoneInfo(config.settings.timezone))
+    found = Schedule(config).transitions(begin, begin + timedelta(hours=hours))
+    if as_json:
+        for transition in found:
+            click.echo(json.dumps(_row(config, transition)))
+    elif not found:
+        click.echo(f"no transitions in the {hours:g} hours from {begin:%Y-%m-%d %H:%M} UTC")
+    else:
+        click.echo("\n".join(_table(config, found)))

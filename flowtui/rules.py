@@ -1,0 +1,654 @@
+"""Desired flow states from rules, overrides and recorded prior states (SPEC §2, §3). Pure:
+time is always a parameter.
+
+Precedence, highest first:
+  4. an active override (`state=None` means "skip": don't touch the flow);
+  3. an open maintenance window — higher `priority` wins, then `disabled`, then file order;
+  2. an A/B switch (group B on inside its B windows, group A on otherwise; first in file
+     wins when two switches govern one flow, which `conflicts` reports);
+  1. a maintenance rule's `after` state, from the end of one of its windows until its
+     next window (never enforced). `after = "restore"` means the state recorded in
+     `prior_states[rule][flow]` when the window began; without a record the flow is left
+     alone by `desired` and shown as "restore" by `transitions`.
+Paused rules govern nothing; a flow no rule governs is absent from the result.
+
+Wildcards: `account:*` expands to `known_flows[account]` when given, or to a Bitrix24
+account's configured `flow_ids`; otherwise it stays one `AccountWildcard` entry (as `plan`
+shows it without network), standing for the account's other flows, plus the flows of that
+account the file names elsewhere.
+
+Cron runs on the rule's wall clock (flowtui.crontab); a wall time that does not exist
+(spring forward) maps to the first valid instant after it, one that exists twice (fall
+back) to the first of the two. Windows are half-open and adjacent windows of a rule merge.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import itertools
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from flowtui.config import (
+    WEEKDAYS,
+    AbSwitchRule,
+    AccountWildcard,
+    Bitrix24Account,
+    Config,
+    ConfigProblem,
+    MaintenanceRule,
+    Rule,
+)
+from flowtui.crontab import WallCron
+from flowtui.durations import format_duration
+from flowtui.model import FlowRef, State
+
+FlowKey = FlowRef | AccountWildcard
+Target = State | Literal["restore"] | None
+Window = tuple[datetime, datetime]
+Path = tuple[str | int, ...]
+PriorStates = Mapping[str, Mapping[FlowRef, State]]
+
+RESTORE: Literal["restore"] = "restore"
+OVERRIDE = "override"
+_TICK = timedelta(microseconds=1)
+_DST_SLACK = timedelta(hours=3)  # more than any DST shift: wall time vs. elapsed time
+_LOOKBACK = tuple(timedelta(days=days) for days in (1, 8, 32, 367, 2923))
+
+
+@dataclass(frozen=True)
+class Override:
+    """An operator's pin of one flow until `until`; `state=None` means skip (don't touch)."""
+
+    flow: FlowRef
+    state: State | None
+    until: datetime
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """What a flow should be now and who says so. `state` None: don't touch."""
+
+    state: Target
+    rule: str  # a rule name, or "override"
+    enforced: bool
+    reason: str
+
+
+@dataclass(frozen=True, order=True)
+class Transition:
+    """The desired state of `flow` changes at `at` (UTC) because of `rule`."""
+
+    at: datetime
+    rule: str
+    flow: FlowKey
+    from_state: Target
+    to_state: Target
+
+
+# -- time -----------------------------------------------------------------------------
+
+
+def local_instant(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a naive wall time in `zone`, with the DST rules of SPEC §2."""
+    first = wall.replace(tzinfo=zone, fold=0)
+    second = wall.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first.astimezone(UTC)
+    low, high = sorted((first.astimezone(UTC), second.astimezone(UTC)))
+    if low.astimezone(zone).replace(tzinfo=None) == wall:
+        return low  # exists twice: the first
+    # Does not exist: the first instant whose wall time is past it (the transition).
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).replace(tzinfo=None) > wall:
+            high = middle
+        else:
+            low = middle
+    return high.replace(microsecond=0)
+
+
+def _wall(instant: datetime, zone: ZoneInfo) -> datetime:
+    return instant.astimezone(zone).replace(tzinfo=None)
+
+
+def _aware(value: datetime, zone: ZoneInfo) -> datetime:
+    return value.astimezone(UTC) if value.tzinfo else local_instant(value, zone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cron(expression: str) -> WallCron:
+    return WallCron(expression)
+
+
+def merge_windows(windows: Iterable[Window]) -> list[Window]:
+    """Sorted, with overlapping and adjacent windows merged."""
+    merged: list[Window] = []
+    for start, end in sorted(windows):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+# -- the windows of one rule ----------------------------------------------------------
+
+
+class Timeline:
+    """The windows of one rule: a maintenance rule's windows, an A/B switch's B windows."""
+
+    reach = timedelta(days=2)  # at least the longest single window
+
+    def raw(self, start: datetime, end: datetime) -> list[Window]:
+        """Unmerged windows including all that touch [start, end] (maybe a few more)."""
+        raise NotImplementedError
+
+    def windows(self, start: datetime, end: datetime) -> list[Window]:
+        """Merged windows touching [start, end]."""
+        return [
+            window
+            for window in merge_windows(self.raw(start - self.reach, end + self.reach))
+            if window[1] >= start and window[0] <= end
+        ]
+
+    def started_before(self, moment: datetime) -> bool:
+        """Whether any window starts before `moment` (searching back up to eight years)."""
+        return any(
+            any(begin < moment for begin, _ in self.raw(moment - lookback, moment))
+            for lookback in _LOOKBACK
+        )
+
+
+class CronTimeline(Timeline):
+    """Windows of `length` starting at each cron fire on the rule's wall clock."""
+
+    def __init__(
+        self, expression: str, length: timedelta, zone: ZoneInfo, except_dates: Iterable[date]
+    ) -> None:
+        self.cron = _cron(expression)
+        self.reach = length
+        self.zone = zone
+        self.except_dates = frozenset(except_dates)
+
+    def raw(self, start: datetime, end: datetime) -> list[Window]:
+        fires = self.cron.fires(
+            _wall(start - self.reach, self.zone) - _DST_SLACK,
+            _wall(end, self.zone) + _DST_SLACK,
+        )
+        starts = {
+            local_instant(fire, self.zone) for fire in fires if fire.date() not in self.except_dates
+        }
+        return [(begin, begin + self.reach) for begin in starts]
+
+    def started_before(self, moment: datetime) -> bool:
+        # One cron step per look-back is much cheaper than listing every fire.
+        for lookback in _LOOKBACK:
+            fire = self.cron.next_fire(_wall(moment - lookback, self.zone) - _DST_SLACK)
+            while fire is not None and fire.date() in self.except_dates:
+                fire = self.cron.next_fire(fire)
+            if fire is not None and local_instant(fire, self.zone) < moment:
+                return True
+        return False
+
+
+class OnceTimeline(Timeline):
+    def __init__(self, window: Window) -> None:
+        self.window = window
+
+    def raw(self, start: datetime, end: datetime) -> list[Window]:
+        return [self.window]
+
+    def started_before(self, moment: datetime) -> bool:
+        return self.window[0] < moment
+
+
+class WeeklyTimeline(Timeline):
+    """On each listed weekday from `begin` to `finish` local time (the next day when
+    `finish <= begin`), except on `except_dates`."""
+
+    def __init__(
+        self,
+        days: Iterable[str],
+        begin: time,
+        finish: time,
+        zone: ZoneInfo,
+        except_dates: Iterable[date],
+    ) -> None:
+        self.weekdays = {WEEKDAYS.index(day) for day in days}
+        self.begin, self.finish = begin, finish
+        self.zone = zone
+        self.except_dates = frozenset(except_dates)
+
+    def raw(self, start: datetime, end: datetime) -> list[Window]:
+        first = _wall(start, self.zone).date() - timedelta(days=2)
+        last = _wall(end, self.zone).date() + timedelta(days=1)
+        found = []
+        for offset in range((last - first).days + 1):
+            day = first + timedelta(days=offset)
+            if day.weekday() not in self.weekdays or day in self.except_dates:
+                continue
+            end_day = day + timedelta(days=1) if self.finish <= self.begin else day
+            begin = local_instant(datetime.combine(day, self.begin), self.zone)
+            finish = local_instant(datetime.combine(end_day, self.finish), self.zone)
+            if finish > begin:
+                found.append((begin, finish))
+        return found
+
+
+class AlternateTimeline(Timeline):
+    """B windows of an alternation A, B, A, … of `half` each from `origin` (both ways)."""
+
+    def __init__(self, origin: datetime, half: timedelta) -> None:
+        self.origin, self.reach = origin, half
+
+    def raw(self, start: datetime, end: datetime) -> list[Window]:
+        period = 2 * self.reach
+        first = (start - self.origin) // period - 1
+        last = (end - self.origin) // period + 1
+        return [
+            (self.origin + k * period + self.reach, self.origin + (k + 1) * period)
+            for k in range(first, last + 1)
+        ]
+
+    def started_before(self, moment: datetime) -> bool:
+        return True
+
+
+def timeline_for(rule: Rule, zone: ZoneInfo) -> Timeline:
+    """The timeline of a validated rule (the form decides which fields are set)."""
+    if isinstance(rule, AbSwitchRule):
+        if rule.b_cron and rule.b_duration:
+            return CronTimeline(rule.b_cron, rule.b_duration, zone, ())
+        if rule.start and rule.every:
+            return AlternateTimeline(_aware(rule.start, zone), rule.every)
+    elif rule.cron and rule.duration:
+        return CronTimeline(rule.cron, rule.duration, zone, rule.except_dates)
+    elif rule.start and rule.end:
+        return OnceTimeline((_aware(rule.start, zone), _aware(rule.end, zone)))
+    elif rule.days and rule.from_ and rule.to:
+        return WeeklyTimeline(rule.days, rule.from_, rule.to, zone, rule.except_dates)
+    raise ValueError(f"rule {rule.name!r} has no complete window form")
+
+
+# -- rules as layers of desired states ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One active rule, compiled: its flows, its timeline and its place in precedence."""
+
+    index: int
+    rule: Rule
+    timeline: Timeline
+    flows: frozenset[FlowKey]  # maintenance: all; A/B: both groups
+    group_a: frozenset[FlowKey]
+    group_b: frozenset[FlowKey]
+
+
+class _Span:
+    """An entry's windows over a range, answering "in a window at t?" by bisection."""
+
+    def __init__(self, timeline: Timeline, windows: list[Window], range_start: datetime) -> None:
+        self.starts = [window[0] for window in windows]
+        self.ends = [window[1] for window in windows]
+        self._timeline = timeline
+        self._range_start = range_start
+        self._started_before_range: bool | None = None
+
+    def inside(self, moment: datetime) -> bool:
+        position = bisect.bisect_right(self.starts, moment) - 1
+        return position >= 0 and moment < self.ends[position]
+
+    def after(self, moment: datetime) -> bool:
+        """Whether some window began before `moment` (and so, outside one, has ended)."""
+        if self.starts and self.starts[0] < moment:
+            return True
+        if self._started_before_range is None:
+            self._started_before_range = self._timeline.started_before(self._range_start)
+        return self._started_before_range
+
+
+Layer = tuple[tuple[int, ...], Mapping[FlowKey, DesiredState]]
+
+
+def _rule_refs(rule: Rule) -> tuple[str, ...]:
+    return rule.flows if isinstance(rule, MaintenanceRule) else (*rule.a, *rule.b)
+
+
+class Schedule:
+    """A configuration compiled for evaluation; reuse it across instants."""
+
+    def __init__(
+        self, config: Config, known_flows: Mapping[str, Collection[str]] | None = None
+    ) -> None:
+        self.config = config
+        self._known = dict(known_flows or {})
+        for name, account in config.accounts.items():
+            if isinstance(account, Bitrix24Account) and name not in self._known:
+                self._known[name] = [str(flow_id) for flow_id in account.flow_ids]
+        # Without a flow list, `account:*` still covers the account's flows the file names.
+        self._named: dict[str, set[FlowRef]] = {}
+        for ref in itertools.chain(
+            config.flows.values(), *(_rule_refs(rule) for rule in config.rules)
+        ):
+            key = config.resolve(ref)
+            if isinstance(key, FlowRef):
+                self._named.setdefault(key.account, set()).add(key)
+        self._entries: list[_Entry] = []
+        for index, rule in enumerate(config.rules):
+            if rule.paused:
+                continue
+            timeline = timeline_for(rule, config.zone(rule))
+            if isinstance(rule, MaintenanceRule):
+                flows = self._expand(rule.flows)
+                entry = _Entry(index, rule, timeline, flows, frozenset(), frozenset())
+            else:
+                group_a, group_b = self._expand(rule.a), self._expand(rule.b)
+                entry = _Entry(index, rule, timeline, group_a | group_b, group_a, group_b)
+            self._entries.append(entry)
+
+    def _expand(self, refs: Iterable[str]) -> frozenset[FlowKey]:
+        keys: set[FlowKey] = set()
+        for ref in refs:
+            key = self.config.resolve(ref)
+            if isinstance(key, AccountWildcard) and key.account in self._known:
+                keys.update(FlowRef(key.account, flow) for flow in self._known[key.account])
+            elif isinstance(key, AccountWildcard):
+                keys.add(key)
+                keys.update(self._named.get(key.account, ()))
+            else:
+                keys.add(key)
+        return frozenset(keys)
+
+    # -- evaluation at one instant ------------------------------------------------------
+
+    def _spans(self, start: datetime, end: datetime) -> dict[int, _Span]:
+        return {
+            entry.index: _Span(entry.timeline, entry.timeline.windows(start, end), start)
+            for entry in self._entries
+        }
+
+    def _layers(
+        self,
+        entries: Iterable[_Entry],
+        spans: Mapping[int, _Span],
+        moment: datetime,
+        prior_states: PriorStates,
+        restore_unknown: bool,
+        only: Collection[FlowKey] | None,
+    ) -> list[Layer]:
+        layers: list[Layer] = []
+        for entry in entries:
+            span = spans[entry.index]
+            rule = entry.rule
+            flows = entry.flows if only is None else entry.flows & set(only)
+            if not flows:
+                continue
+            if isinstance(rule, AbSwitchRule):
+                on_b = span.inside(moment)
+                layers.append(((1, 0, 0, -entry.index), _switch_states(entry, on_b, flows)))
+            elif span.inside(moment):
+                rank = (3, rule.priority, rule.state is State.DISABLED, -entry.index)
+                reason = f"maintenance window {rule.name!r}"
+                state = DesiredState(rule.state, rule.name, rule.enforce, reason)
+                layers.append((rank, dict.fromkeys(flows, state)))
+            elif span.after(moment):
+                rank = (0, rule.priority, rule.after == "disabled", -entry.index)
+                priors = prior_states.get(rule.name, {})
+                layers.append((rank, _after_states(rule, flows, priors, restore_unknown)))
+        layers.sort(key=lambda layer: layer[0])
+        return layers
+
+    def _evaluate(
+        self,
+        moment: datetime,
+        entries: Iterable[_Entry],
+        spans: Mapping[int, _Span],
+        prior_states: PriorStates,
+        overrides: Iterable[Override],
+        restore_unknown: bool = False,
+        only: Collection[FlowKey] | None = None,
+    ) -> dict[FlowKey, DesiredState]:
+        result: dict[FlowKey, DesiredState] = {}
+        for _, states in self._layers(entries, spans, moment, prior_states, restore_unknown, only):
+            result.update(states)
+        for override in overrides:
+            if override.until > moment and (only is None or override.flow in only):
+                result[override.flow] = DesiredState(
+                    override.state, OVERRIDE, True, f"override until {override.until.isoformat()}"
+                )
+        return result
+
+    def desired(
+        self,
+        now: datetime,
+        prior_states: PriorStates | None = None,
+        overrides: Iterable[Override] = (),
+    ) -> dict[FlowKey, DesiredState]:
+        """Every governed flow's desired state at `now`."""
+        spans = self._spans(now, now)
+        return self._evaluate(now, self._entries, spans, prior_states or {}, overrides)
+
+    # -- transitions ----------------------------------------------------------------------
+
+    def transitions(
+        self,
+        start: datetime,
+        end: datetime,
+        prior_states: PriorStates | None = None,
+        overrides: Iterable[Override] = (),
+    ) -> list[Transition]:
+        """Every change of a desired state at an instant in [start, end), sorted."""
+        overrides = list(overrides)
+        priors = prior_states or {}
+        spans = self._spans(start - _TICK, end)
+        changes: dict[datetime, set[int]] = {}
+        for entry in self._entries:
+            span = spans[entry.index]
+            for moment in itertools.chain(span.starts, span.ends):
+                if start <= moment < end:
+                    changes.setdefault(moment, set()).add(entry.index)
+        for override in overrides:
+            if start <= override.until < end:
+                changes.setdefault(override.until, set())
+        by_index = {entry.index: entry for entry in self._entries}
+        members: dict[FlowKey, list[_Entry]] = {}
+        for entry in self._entries:
+            for flow in entry.flows:
+                members.setdefault(flow, []).append(entry)
+        current = self._evaluate(start - _TICK, self._entries, spans, priors, overrides, True)
+        found = []
+        for moment in sorted(changes):
+            affected = set().union(*(by_index[i].flows for i in changes[moment]))
+            affected.update(o.flow for o in overrides if o.until == moment)
+            entries = {e.index: e for flow in affected for e in members.get(flow, ())}
+            now = self._evaluate(moment, entries.values(), spans, priors, overrides, True, affected)
+            for flow in affected:
+                before, after = current.get(flow), now.get(flow)
+                old = before.state if before else None
+                new = after.state if after else None
+                if old != new:
+                    rule = (after or before).rule  # type: ignore[union-attr]
+                    found.append(Transition(moment, rule, flow, old, new))
+                if after is None:
+                    current.pop(flow, None)
+                else:
+                    current[flow] = after
+        return sorted(found, key=lambda t: (t.at, t.rule, str(t.flow)))
+
+    def next_transition(
+        self,
+        after: datetime,
+        prior_states: PriorStates | None = None,
+        overrides: Iterable[Override] = (),
+    ) -> Transition | None:
+        """The first transition strictly after `after`, looking up to about eight years
+        ahead; None if there is none."""
+        overrides = list(overrides)
+        begin = after + _TICK
+        for horizon in _LOOKBACK:
+            found = self.transitions(begin, begin + horizon, prior_states, overrides)
+            if found:
+                return found[0]
+            begin += horizon
+        return None
+
+
+def _switch_states(
+    entry: _Entry, on_b: bool, flows: Iterable[FlowKey]
+) -> dict[FlowKey, DesiredState]:
+    rule = entry.rule
+    reason = f"A/B switch {rule.name!r}: group {'b' if on_b else 'a'} on"
+    on = DesiredState(State.ENABLED, rule.name, rule.enforce, reason)
+    off = DesiredState(State.DISABLED, rule.name, rule.enforce, reason)
+    return {flow: on if (flow in entry.group_b) == on_b else off for flow in flows}
+
+
+def _after_states(
+    rule: MaintenanceRule,
+    flows: Collection[FlowKey],
+    priors: Mapping[FlowRef, State],
+    restore_unknown: bool,
+) -> dict[FlowKey, DesiredState]:
+    reason = f"after maintenance window {rule.name!r}: {rule.after}"
+    if rule.after != RESTORE:
+        return dict.fromkeys(flows, DesiredState(State(rule.after), rule.name, False, reason))
+    if not restore_unknown:
+        return {
+            flow: DesiredState(state, rule.name, False, reason)
+            for flow, state in priors.items()
+            if flow in flows
+        }
+    return {
+        flow: DesiredState(
+            (priors.get(flow) if isinstance(flow, FlowRef) else None) or RESTORE,
+            rule.name,
+            False,
+            reason,
+        )
+        for flow in flows
+    }
+
+
+# -- module-level API -----------------------------------------------------------------
+
+
+def desired(
+    config: Config,
+    now: datetime,
+    prior_states: PriorStates | None = None,
+    overrides: Iterable[Override] = (),
+    known_flows: Mapping[str, Collection[str]] | None = None,
+) -> dict[FlowKey, DesiredState]:
+    """Every governed flow's desired state at `now` (see the module docstring)."""
+    return Schedule(config, known_flows).desired(now, prior_states, overrides)
+
+
+def transitions(
+    config: Config,
+    start: datetime,
+    end: datetime,
+    prior_states: PriorStates | None = None,
+    overrides: Iterable[Override] = (),
+    known_flows: Mapping[str, Collection[str]] | None = None,
+) -> list[Transition]:
+    """Every change of a desired state in [start, end), sorted by time."""
+    return Schedule(config, known_flows).transitions(start, end, prior_states, overrides)
+
+
+def next_transition(
+    config: Config,
+    after: datetime,
+    prior_states: PriorStates | None = None,
+    overrides: Iterable[Override] = (),
+    known_flows: Mapping[str, Collection[str]] | None = None,
+) -> Transition | None:
+    """The first transition strictly after `after`."""
+    return Schedule(config, known_flows).next_transition(after, prior_states, overrides)
+
+
+# -- static conflicts ------------------------------------------------------------------
+
+
+def _overlap(first: FlowKey, second: FlowKey) -> bool:
+    if isinstance(first, AccountWildcard) or isinstance(second, AccountWildcard):
+        return first.account == second.account
+    return first == second
+
+
+def _refs(config: Config, kind: str, index: int, group: str) -> list[tuple[Path, FlowKey]]:
+    refs = getattr(getattr(config, kind)[index], group)
+    return [
+        ((kind, index, group, position), config.resolve(ref)) for position, ref in enumerate(refs)
+    ]
+
+
+def _period(cron: WallCron, reference: datetime, samples: int = 60) -> timedelta | None:
+    """The shortest gap between consecutive fires among the first `samples` after
+    `reference` (wall clock), or None if it fires less than twice."""
+    fires = []
+    fire = cron.next_fire(reference)
+    while fire is not None and len(fires) < samples:
+        fires.append(fire)
+        fire = cron.next_fire(fire)
+    return min((b - a for a, b in itertools.pairwise(fires)), default=None)
+
+
+def conflicts(config: Config, reference: datetime | None = None) -> list[ConfigProblem]:
+    """Problems no single key shows: a flow in both groups of a switch, two switches
+    governing one flow, a window longer than its period. (Unknown accounts and aliases are
+    already refused by `parse_config`.) `reference` anchors the period sampling."""
+    reference = reference or datetime(2026, 1, 1)
+    problems = []
+    for index, switch in enumerate(config.ab_switch):
+        group_a = _refs(config, "ab_switch", index, "a")
+        for path, key in _refs(config, "ab_switch", index, "b"):
+            if any(_overlap(key, other) for _, other in group_a):
+                problems.append(
+                    config.problem(
+                        path,
+                        f"{key} is in both groups of switch {switch.name!r}",
+                        "a flow belongs to group a or group b, not both",
+                    )
+                )
+    switch_refs = [
+        (index, path, key)
+        for index in range(len(config.ab_switch))
+        for group in ("a", "b")
+        for path, key in _refs(config, "ab_switch", index, group)
+    ]
+    for (first, _, key), (second, path, other) in itertools.combinations(switch_refs, 2):
+        if first != second and _overlap(key, other):
+            problems.append(
+                config.problem(
+                    path,
+                    f"{other} is governed by two switches: {config.ab_switch[first].name!r}"
+                    f" and {config.ab_switch[second].name!r}",
+                    "let one A/B switch govern each flow",
+                )
+            )
+    for kind, key_cron, key_length in (
+        ("maintenance", "cron", "duration"),
+        ("ab_switch", "b_cron", "b_duration"),
+    ):
+        for index, rule in enumerate(getattr(config, kind)):
+            expression, length = getattr(rule, key_cron), getattr(rule, key_length)
+            if expression is None or length is None:
+                continue
+            period = _period(_cron(expression), reference)
+            if period is not None and length > period:
+                problems.append(
+                    config.problem(
+                        (kind, index, key_length),
+                        f"rule {rule.name!r}: {key_length} {format_duration(length)} is longer"
+                        f" than the time between its starts ({format_duration(period)})",
+                        "shorten the window or make the cron fire less often",
+                    )
+                )
+    return problems

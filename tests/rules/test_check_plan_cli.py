@@ -1,0 +1,189 @@
+"""`flowtui check` and `flowtui plan` end to end (no network)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from flowtui.cli import main
+
+REPO_EXAMPLE = Path(__file__).parents[2] / "schedules.toml"
+SECRETS = ("DIGA_API_KEY", "GASS_TOKEN", "GASS_REFRESH_TOKEN", "RUNFLOW_API_KEY", "B24_WEBHOOK_URL")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SECRETS:
+        monkeypatch.setenv(name, "test-value")
+
+
+@pytest.mark.usefixtures("secrets")
+def test_check_accepts_the_repository_example() -> None:
+    assert run("--config", str(REPO_EXAMPLE), "check") == (0, "ok: 4 accounts, 6 rules\n", "")
+
+
+def test_check_reports_missing_secret_variables(
+    secrets: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GASS_TOKEN")
+    code, out, err = run("--config", str(REPO_EXAMPLE), "check")
+    assert code == 2
+    assert out == ""
+    assert err.splitlines() == [
+        f"{REPO_EXAMPLE}:26:1: error: environment variable GASS_TOKEN (token of account 'ops')"
+        " is not set (hint: export GASS_TOKEN before running flowtui)"
+    ]
+
+
+FIVE_MISTAKES = """\
+[settings]
+timezone = "Europe/Berlim"
+
+[accounts.shop]
+kind = "diga"
+token_env = "SHOP_TOKEN"
+api_key = "sk-live-123"
+
+[[maintenance]]
+name = "nightly"
+flows = ["shop:1"]
+cron = "0 25 * * *"
+duraton = "2h"
+
+[[ab_switch]]
+name = "exp"
+a = ["shop:1"]
+b = ["shop:2"]
+b_cron = "0 0 * * SAT"
+b_duration = "two days"
+"""
+
+
+def test_check_prints_five_located_errors_for_five_mistakes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOP_TOKEN", "x")
+    path = tmp_path / "schedules.toml"
+    path.write_text(FIVE_MISTAKES)
+    code, _, err = run("--config", str(path), "check")
+    assert code == 2
+    lines = err.splitlines()
+    assert [line.split(": error: ")[0] for line in lines] == [
+        f"{path}:2:1",
+        f"{path}:7:1",
+        f"{path}:12:1",
+        f"{path}:13:1",
+        f"{path}:20:1",
+    ]
+    assert "unknown time zone 'Europe/Berlim'" in lines[0]
+    assert "inline secret 'api_key'" in lines[1]
+    assert "sk-live-123" not in err
+    assert "hour" in lines[2]
+    assert "unknown key 'duraton' (hint: did you mean 'duration'?)" in lines[3]
+    assert "'two days' is not a duration" in lines[4]
+
+
+CONFLICTS = """\
+[accounts.s]
+kind = "diga"
+token_env = "S_TOKEN"
+
+[[maintenance]]
+name = "too-long"
+flows = ["s:9"]
+cron = "0 * * * *"
+duration = "2h"
+
+[[ab_switch]]
+name = "one"
+a = ["s:1"]
+b = ["s:1", "s:2"]
+every = "1h"
+start = 2026-01-01T00:00:00Z
+
+[[ab_switch]]
+name = "two"
+a = ["s:*"]
+b = ["s:3"]
+every = "1h"
+start = 2026-01-01T00:00:00Z
+"""
+
+
+def test_check_reports_static_conflicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("S_TOKEN", "x")
+    path = tmp_path / "schedules.toml"
+    path.write_text(CONFLICTS)
+    code, _, err = run("--config", str(path), "check")
+    assert code == 2
+    messages = [line.split(": error: ")[1] for line in err.splitlines()]
+    assert messages[0].startswith("s:1 is in both groups of switch 'one'")
+    assert sum("is governed by two switches: 'one' and 'two'" in m for m in messages) == 3
+    assert messages[-1].startswith(
+        "rule 'too-long': duration 2h is longer than the time between its starts (1h)"
+    )
+
+
+def test_plan_table_across_the_spring_dst_change() -> None:
+    code, out, _ = run(
+        "--config", str(REPO_EXAMPLE), "plan", "--from", "2027-03-26T00:00:00Z", "--hours", "168"
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["when", "(rule's", "zone)", "UTC", "rule", "flow", "change"]
+    sunday = [line for line in lines if "sunday-db-maintenance" in line]
+    # 02:00 does not exist in Berlin on 2027-03-28: the window opens at 03:00 CEST.
+    assert sunday[0].split() == [
+        "Sun", "2027-03-28", "03:00", "CEST", "2027-03-28", "01:00",
+        "sunday-db-maintenance", "crm:517", "restore", "→", "disabled",
+    ]  # fmt: skip
+    assert sunday[1].split()[6:] == [
+        "sunday-db-maintenance",
+        "support:*",
+        "restore",
+        "→",
+        "disabled",
+    ]
+
+
+def test_plan_json_lines() -> None:
+    code, out, _ = run(
+        "--config",
+        str(REPO_EXAMPLE),
+        "plan",
+        "--from",
+        "2027-03-28T03:00:00+02:00",
+        "--hours",
+        "2",
+        "--json",
+    )
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert rows[0] == {
+        "at": "2027-03-28T01:00:00+00:00",
+        "local": "2027-03-28T03:00:00+02:00",
+        "timezone": "Europe/Berlin",
+        "rule": "sunday-db-maintenance",
+        "flow": "crm:517",
+        "from": "restore",
+        "to": "disabled",
+    }
+
+
+def test_plan_refuses_a_bad_start_and_a_bad_config(tmp_path: Path) -> None:
+    code, _, err = run("--config", str(REPO_EXAMPLE), "plan", "--from", "tomorrow")
+    assert code == 2
+    assert err.startswith("flowtui: error: --from 'tomorrow' is not an ISO 8601 time")
+    broken = tmp_path / "schedules.toml"
+    broken.write_text("[settings]\nrefresh = 5\n")
+    code, _, err = run("--config", str(broken), "plan")
+    assert code == 2
+    assert err.startswith(f"{broken}:2:1: error: a duration must be a string (hint: write")
