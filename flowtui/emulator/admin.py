@@ -53,7 +53,9 @@ Tests, the demo and the benchmarks drive the emulator through it. Platforms are 
               `rate_limit_burst` (default 20), `retry_after_s` (seconds sent in
               `Retry-After` on 429; null: no header)
     bitrix24: `bucket_drain_per_s` (default 2), `bucket_threshold` (default 50),
-              `token_ttl_s` (OAuth access tokens issued from now on; default 3600)
+              `token_ttl_s` (OAuth access tokens issued from now on; default 3600),
+              `overload_limit` (true: every REST call gets 503 `OVERLOAD_LIMIT`, the
+              manual block that retrying does not lift, until set back to false)
     The 5xx bodies: diga 503 `WORKFLOW_SERVICE_UNAVAILABLE`; gassapi 500 envelope
     "Internal server error"; runflow 503 `SERVICE_UNAVAILABLE`; bitrix24 500
     `INTERNAL_SERVER_ERROR`.

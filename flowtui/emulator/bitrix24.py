@@ -197,6 +197,8 @@ class Bitrix24:
         started = time.time()
         try:
             faults = self.emulator.faults["bitrix24"]
+            if faults.overload_limit:
+                raise Failure(503, "OVERLOAD_LIMIT", "REST API is blocked due to overload")
             if not self.bucket.admit(faults.bucket_drain_per_s, faults.bucket_threshold):
                 raise Failure(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")
             if auth_failure is not None:

@@ -32,11 +32,13 @@ PLATFORM_FIELDS = {
     "diga": COMMON_FIELDS,
     "gassapi": COMMON_FIELDS | {"other_error_shape_rate", "token_ttl_s"},
     "runflow": COMMON_FIELDS | {"rate_limit_per_s", "rate_limit_burst", "retry_after_s"},
-    "bitrix24": COMMON_FIELDS | {"bucket_drain_per_s", "bucket_threshold", "token_ttl_s"},
+    "bitrix24": COMMON_FIELDS
+    | {"bucket_drain_per_s", "bucket_threshold", "token_ttl_s", "overload_limit"},
 }
 _RATES = ("error_rate", "other_error_shape_rate")
 _COUNTS = ("burst_5xx", "drop_after_apply", "rate_limit_burst", "bucket_threshold")
 _OPTIONAL = ("rate_limit_per_s", "retry_after_s")
+_SWITCHES = ("overload_limit",)
 
 
 @dataclass
@@ -54,6 +56,7 @@ class PlatformFaults:
     retry_after_s: int | None = None  # Runflow: Retry-After on 429 (None: header absent)
     bucket_drain_per_s: float = 0.0  # Bitrix24 leaky bucket: drain per second
     bucket_threshold: int = 0  # Bitrix24 leaky bucket: requests held before 503
+    overload_limit: bool = False  # Bitrix24: every call gets 503 OVERLOAD_LIMIT (a manual block)
 
     def to_dict(self, platform: str) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k in PLATFORM_FIELDS[platform]}
@@ -64,6 +67,10 @@ class PlatformFaults:
             if name not in PLATFORM_FIELDS[platform]:
                 raise ValueError(f"{platform} has no fault or setting {name!r}")
             if value is None and name in _OPTIONAL:
+                continue
+            if name in _SWITCHES:
+                if not isinstance(value, bool):
+                    raise ValueError(f"{name} must be true or false")
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{name} must be a number")

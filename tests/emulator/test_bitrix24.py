@@ -237,3 +237,14 @@ def test_oauth_calls_expiry_and_renewal(emu) -> None:
     assert short["expires_in"] == 120
     wrong_client = httpx.get(emu.bitrix24_oauth_url, params={**renewal, "client_secret": "no"})
     assert wrong_client.json()["error"] == "invalid_client"
+
+
+def test_overload_limit_is_a_503_with_its_own_code(hook, emu) -> None:
+    emu.set_fault("bitrix24", overload_limit=True)
+    for _ in range(2):
+        response = hook.post("tasks.flow.Flow.get", json={"flowId": 517})
+        assert response.status_code == 503
+        assert response.json()["error"] == "OVERLOAD_LIMIT"
+    assert emu.http.put("/faults/bitrix24", json={"overload_limit": 1}).status_code == 422
+    emu.set_fault("bitrix24", overload_limit=False)
+    assert hook.post("tasks.flow.Flow.get", json={"flowId": 517}).status_code == 200
