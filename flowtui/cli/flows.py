@@ -11,8 +11,8 @@ import getpass
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,7 +92,6 @@ class Session:
 
     def __init__(self, obj: CliContext) -> None:
         self.obj = obj
-        configure_logging()
         try:
             self.config: Config = load_config(obj.resolved_config_path())
         except ConfigError as exc:
@@ -131,18 +130,26 @@ class Session:
             finally:
                 await self.aclose()
 
-        return asyncio.run(guarded())
+        with provider_warnings():
+            return asyncio.run(guarded())
 
 
-def configure_logging() -> None:
-    """Warnings (e.g. a possibly truncated list) as one line on stderr, secrets redacted."""
+class StderrHandler(logging.Handler):
+    """Provider warnings (e.g. a possibly truncated list) as one line on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"flowtui: {record.levelname.lower()}: {redact(record.getMessage())}", err=True)
+
+
+@contextmanager
+def provider_warnings() -> Iterator[None]:
+    handler = StderrHandler(logging.WARNING)
     logger = logging.getLogger(LOGGER_NAME)
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("flowtui: %(levelname)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.WARNING)
-        logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def resolve(session: Session, texts: Iterable[str]) -> tuple[list[FlowRef], list[str]]:

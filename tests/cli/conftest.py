@@ -19,8 +19,10 @@ FAST_RETRY = RetryPolicy(scale=0.001)
 CliRun = Callable[..., Result]
 
 
-def config_text(emu: Any, *, extra: str = "", bitrix: bool = False) -> str:
-    text = f"""
+def config_text(emu: Any, *, extra: str = "") -> str:
+    """One account per platform on the emulator, and the alias `checkout`."""
+    ids = [int(flow["id"]) for flow in emu.state("bitrix24")["flows"]]
+    return f"""
 [settings]
 confirm = true
 
@@ -30,24 +32,33 @@ base_url = "{emu.diga_url}"
 token_env = "FT_DIGA_KEY"
 timeout = "1s"
 
-[flows]
-checkout = "support:{{checkout}}"
-"""
-    if bitrix:
-        ids = [int(flow["id"]) for flow in emu.state("bitrix24")["flows"]]
-        text += f"""
+[accounts.ops]
+kind = "gassapi"
+base_url = "{emu.gassapi_url}"
+token_env = "FT_GASS_TOKEN"
+refresh_token_env = "FT_GASS_REFRESH"
+timeout = "1s"
+
+[accounts.studio]
+kind = "runflow"
+base_url = "{emu.runflow_url}"
+token_env = "FT_RUNFLOW_KEY"
+timeout = "1s"
+
 [accounts.crm]
 kind = "bitrix24"
 webhook_url_env = "FT_B24_WEBHOOK"
 flow_ids = {ids}
 timeout = "1s"
-"""
-    return text + extra
+
+[flows]
+checkout = "support:{{checkout}}"
+{extra}"""
 
 
 @pytest.fixture
 def config_for(emu: Any) -> Callable[..., str]:
-    """`config_for(extra="", bitrix=False)` → schedules.toml text for the emulator."""
+    """`config_for(extra="")` → schedules.toml text for the emulator."""
     return lambda **kwargs: config_text(emu, **kwargs)
 
 
@@ -65,7 +76,13 @@ def cli(emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRun:
     ) -> Result:
         path = tmp_path / "schedules.toml"
         path.write_text((config or config_text(emu)).replace("{checkout}", checkout))
-        secrets = {"FT_DIGA_KEY": emu.token, "FT_B24_WEBHOOK": emu.bitrix24_webhook_url}
+        secrets = {
+            "FT_DIGA_KEY": emu.token,
+            "FT_GASS_TOKEN": emu.token,
+            "FT_GASS_REFRESH": emu.gassapi_refresh_token,
+            "FT_RUNFLOW_KEY": emu.token,
+            "FT_B24_WEBHOOK": emu.bitrix24_webhook_url,
+        }
         return CliRunner().invoke(
             main,
             ["--config", str(path), "--state-dir", str(tmp_path / "state"), *args],

@@ -26,7 +26,17 @@ def test_ls_json_lists_every_flow_with_documented_fields(emu: Any, cli: CliRun) 
     result = cli("ls", "--json")
     assert result.exit_code == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert {r["flow_id"] for r in rows} == set(diga(emu))
+    state = emu.state()
+    members = {p["id"] for p in state["gassapi"]["projects"] if p["member"]}
+    expected = (
+        len(state["diga"]["flows"])
+        + len([f for f in state["gassapi"]["flows"] if f["project_id"] in members])
+        + len(state["runflow"]["flows"])
+        + len(state["bitrix24"]["flows"])
+    )
+    assert len(rows) == expected
+    assert {r["kind"] for r in rows} == {"diga", "gassapi", "runflow", "bitrix24"}
+    assert {r["flow_id"] for r in rows if r["account"] == "support"} == set(diga(emu))
     assert set(rows[0]) == {
         "ref",
         "account",
@@ -38,6 +48,23 @@ def test_ls_json_lists_every_flow_with_documented_fields(emu: Any, cli: CliRun) 
         "error",
     }
     assert {r["state"] for r in rows} <= {"enabled", "disabled", "unknown"}
+
+
+def test_ls_warns_when_a_gassapi_list_may_be_truncated(emu: Any, cli: CliRun) -> None:
+    emu.reset(flows=4, seed=1, gassapi_big_project=150)
+    result = cli("ls", "--account", "ops")
+    assert result.exit_code == 0
+    assert "flowtui: warning:" in result.stderr
+    assert "may be truncated" in result.stderr
+
+
+def test_disable_account_wildcard_on_bitrix24(emu: Any, cli: CliRun) -> None:
+    result = cli("disable", "crm:*", "--json")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == len(emu.state("bitrix24")["flows"])
+    assert {r["state"] for r in rows} == {"disabled"}
+    assert all(f["active"] is False for f in emu.state("bitrix24")["flows"])
 
 
 def test_ls_text_is_a_table(emu: Any, cli: CliRun) -> None:
@@ -143,10 +170,22 @@ def test_platform_5xx_fails_the_flow_with_a_reason(emu: Any, cli: CliRun) -> Non
 
 def test_no_secret_in_any_output(emu: Any, cli: CliRun, config_for: Any) -> None:
     outputs = []
-    for args in (("ls",), ("ls", "--json"), ("disable", "support:*"), ("enable", "support:x")):
-        result = cli(*args)
-        outputs += [result.stdout, result.stderr]
-    broken = config_for().replace(emu.diga_url, "http://127.0.0.1:9/diga")
-    result = cli("ls", config=broken)
-    outputs += [result.stdout, result.stderr]
-    assert all(emu.token not in text for text in outputs)
+
+    def run(*args: str, **kwargs: Any) -> None:
+        result = cli(*args, **kwargs)
+        outputs.extend([result.stdout, result.stderr])
+
+    run("ls")
+    run("ls", "--json")
+    run("disable", "support:*", "studio:*", "--json")
+    emu.expire_tokens("gassapi")
+    run("enable", "ops:*")
+    for platform in ("diga", "gassapi", "runflow", "bitrix24"):
+        emu.set_fault(platform, error_rate=1.0)
+    run("disable", "crm:*", "support:x", "ops:x")
+    run("ls")
+    broken = config_for().replace(emu.bitrix24_url, "http://127.0.0.1:9/bitrix24")
+    run("ls", "--account", "crm", config=broken)
+    secrets = (emu.token, emu.gassapi_refresh_token)
+    assert not [text for text in outputs for secret in secrets if secret in text]
+    assert any("/rest/1/***" in text or "failed" in text for text in outputs)
