@@ -39,8 +39,9 @@ from flowtui.store import SqliteStore, StoreError
 
 JSON_HELP = (
     "With --json: one JSON object per flow and line, fields ref, account, flow_id, action, "
-    "desired, outcome (changed | already | failed | would_change), state (verified state "
-    "after the change), error (one line or null), permanent (true | false | null)."
+    "desired, outcome (changed | already | failed | would_change | published), state "
+    "(verified state after the change), error (one line or null), permanent (true when "
+    "retrying later will not help; null without error)."
 )
 LS_JSON_HELP = (
     "With --json: one JSON object per flow and line, fields ref, account, kind, flow_id, "
