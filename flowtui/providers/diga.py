@@ -7,7 +7,14 @@ from typing import Any
 import httpx
 
 from flowtui.model import State
-from flowtui.providers.base import BaseProvider, Flow, NotPublished, PlatformError, parse_time
+from flowtui.providers.base import (
+    BaseProvider,
+    ChangeResult,
+    Flow,
+    NotPublished,
+    PlatformError,
+    parse_time,
+)
 from flowtui.providers.redaction import register_secret
 from flowtui.providers.transport import Transport, error_for_status, json_body
 
@@ -84,14 +91,17 @@ class DigaProvider(BaseProvider):
     async def get_flow(self, flow_id: str) -> Flow:
         return self._flow(await self._call("GET", f"/v1/workflow/{flow_id}"))
 
-    async def _apply(self, flow: Flow, desired: State) -> Flow:
-        body = {"status": STATUS[desired]}
-        after = self._flow(
-            await self._call("PATCH", f"/v1/workflow/{flow.ref.flow_id}/status", json=body)
-        )
-        if after.state != desired and desired is State.ENABLED:
-            raise NotPublished(f"not published — publish it first: flowtui publish {flow.ref}")
-        return after
+    async def _converge(self, flow_id: str, desired: State) -> ChangeResult:
+        before = await self.get_flow(flow_id)
+        if before.state == desired:
+            return ChangeResult.verified(before.ref, desired, before.state, before.state)
+        url = f"/v1/workflow/{flow_id}/status"
+        after = self._flow(await self._call("PATCH", url, json={"status": STATUS[desired]}))
+        if desired is State.ENABLED and after.state == before.state:
+            # the documented trap: 200, flow unchanged, because it was never published
+            error = NotPublished(f"not published — publish it first: flowtui publish {before.ref}")
+            return ChangeResult.failed(before.ref, desired, error, State.NOT_PUBLISHED)
+        return ChangeResult.verified(before.ref, desired, before.state, after.state)
 
     async def publish(self, flow_id: str) -> Flow:
         url = f"/v1/workflow/{flow_id}/publish"

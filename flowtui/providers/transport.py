@@ -205,6 +205,8 @@ class Transport:
                 response = await self._client.request(
                     method, url, params=params, json=json, headers=headers
                 )
+            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                raise PlatformError(f"{where}: cannot send ({type(exc).__name__})") from None
             except CONNECT_ERRORS as exc:
                 raise _Retry(Transient(f"{where}: cannot connect ({type(exc).__name__})")) from None
             except httpx.TransportError as exc:
@@ -212,6 +214,8 @@ class Transport:
                 if idempotent:
                     raise _Retry(Transient(error)) from None
                 raise OutcomeUnknown(f"{error}; outcome unknown") from None
+            except httpx.HTTPError as exc:
+                raise PlatformError(f"{where}: cannot send ({type(exc).__name__})") from None
         log.debug("%s -> %d", where, response.status_code)
         verdict = self._classify(response)
         if verdict is Verdict.REFUSED or (verdict is Verdict.AMBIGUOUS and idempotent):

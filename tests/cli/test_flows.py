@@ -189,3 +189,16 @@ def test_no_secret_in_any_output(emu: Any, cli: CliRun, config_for: Any) -> None
     secrets = (emu.token, emu.gassapi_refresh_token)
     assert not [text for text in outputs for secret in secrets if secret in text]
     assert any("/rest/1/***" in text or "failed" in text for text in outputs)
+
+
+def test_publish_where_the_platform_has_none_fails_that_flow(emu: Any, cli: CliRun) -> None:
+    flow_id = emu.state("bitrix24")["flows"][0]["id"]
+    result = cli("publish", f"crm:{flow_id}")
+    assert result.exit_code == 1
+    assert result.stdout.strip() == f"crm:{flow_id}  failed: bitrix24 has no publish step"
+
+
+def test_create_where_the_platform_cannot_is_a_usage_error(emu: Any, cli: CliRun) -> None:
+    result = cli("create", "studio", "x")
+    assert result.exit_code == 2
+    assert "cannot create flows" in result.stderr

@@ -50,6 +50,7 @@ async def test_enabling_an_unpublished_flow_fails_and_publish_fixes_it(
     assert result.outcome is Outcome.FAILED
     assert isinstance(result.error, NotPublished)
     assert result.error.permanent
+    assert result.state is State.NOT_PUBLISHED
     assert "not published — publish it first: flowtui publish support:" in str(result.error)
     assert raw_flows(emu)[flow_id]["status"] == "DISABLED"
     published = await diga.publish(flow_id)
