@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ class Environment:
     """Where secrets and rotated tokens come from, and how hard to retry."""
 
     state_dir: Path | None = None
-    env: Mapping[str, str] | None = None
+    env: Mapping[str, str] | None = field(default=None, repr=False)  # holds secrets
     retry: RetryPolicy | None = None
 
     def secret(self, account: str, variable: str | None, role: str, *, whole: bool = True) -> str:
