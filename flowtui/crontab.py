@@ -10,10 +10,11 @@ flowtui.rules. Pure.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
+_DAY_CACHE_LIMIT = 20_000  # days of fire times kept per expression
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _HINT = "use 5 fields: minute hour day-of-month month day-of-week, e.g. '0 2 * * SUN'"
 
@@ -93,6 +94,7 @@ class WallCron:
         except ValueError as error:
             raise CronError(f"cron {expression!r}: {error}") from None
         self.expression = expression
+        self._days: dict[date, tuple[datetime, ...]] = {}
 
     def next_fire(self, after: datetime) -> datetime | None:
         """The first wall time strictly after `after` (naive), or None if there is none."""
@@ -106,9 +108,27 @@ class WallCron:
 
     def fires(self, start: datetime, end: datetime) -> list[datetime]:
         """Wall times in `[start, end)` (naive)."""
-        found = []
-        fire = self.next_fire(start - timedelta(microseconds=1))
-        while fire is not None and fire < end:
-            found.append(fire)
-            fire = self.next_fire(fire)
+        found: list[datetime] = []
+        for offset in range((end.date() - start.date()).days + 1):
+            day = self.fires_on(start.date() + timedelta(days=offset))
+            found.extend(fire for fire in day if start <= fire < end)
         return found
+
+    def fires_on(self, day: date) -> tuple[datetime, ...]:
+        """Wall times on `day`, remembered: rules evaluate the same few days over and over."""
+        cached = self._days.get(day)
+        if cached is None:
+            if len(self._days) >= _DAY_CACHE_LIMIT:
+                self._days.clear()
+            midnight = datetime.combine(day, time())
+            found = []
+            fire = self.next_fire(midnight - timedelta(microseconds=1))
+            while fire is not None and fire.date() == day:
+                found.append(fire)
+                fire = self.next_fire(fire)
+            cached = self._days[day] = tuple(found)
+            # The days up to the next fire have none: remember that too.
+            quiet = (fire.date() - day).days if fire is not None else 0
+            for offset in range(1, min(quiet, 400)):
+                self._days.setdefault(day + timedelta(days=offset), ())
+        return cached

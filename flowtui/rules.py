@@ -56,6 +56,7 @@ PriorStates = Mapping[str, Mapping[FlowRef, State]]
 RESTORE: Literal["restore"] = "restore"
 OVERRIDE = "override"
 _TICK = timedelta(microseconds=1)
+_SPAN_AHEAD = timedelta(days=1)
 _DST_SLACK = timedelta(hours=3)  # more than any DST shift: wall time vs. elapsed time
 _LOOKBACK = tuple(timedelta(days=days) for days in (1, 8, 32, 367, 2923))
 
@@ -93,6 +94,7 @@ class Transition:
 # -- time -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
 def local_instant(wall: datetime, zone: ZoneInfo) -> datetime:
     """The UTC instant of a naive wall time in `zone`, with the DST rules of SPEC §2."""
     first = wall.replace(tzinfo=zone, fold=0)
@@ -187,8 +189,11 @@ class CronTimeline(Timeline):
         return [(begin, begin + self.reach) for begin in starts]
 
     def started_before(self, moment: datetime) -> bool:
-        # One cron step per look-back is much cheaper than listing every fire.
-        for lookback in _LOOKBACK:
+        # The last day, then week, from the day cache; further back, one cron step each.
+        for lookback in _LOOKBACK[:2]:
+            if any(begin < moment for begin, _ in self.raw(moment - lookback, moment)):
+                return True
+        for lookback in _LOOKBACK[2:]:
             fire = self.cron.next_fire(_wall(moment - lookback, self.zone) - _DST_SLACK)
             while fire is not None and fire.date() in self.except_dates:
                 fire = self.cron.next_fire(fire)
@@ -212,6 +217,8 @@ class WeeklyTimeline(Timeline):
     """On each listed weekday from `begin` to `finish` local time (the next day when
     `finish <= begin`), except on `except_dates`."""
 
+    reach = timedelta(hours=27)  # a day, plus a DST shift
+
     def __init__(
         self,
         days: Iterable[str],
@@ -226,8 +233,8 @@ class WeeklyTimeline(Timeline):
         self.except_dates = frozenset(except_dates)
 
     def raw(self, start: datetime, end: datetime) -> list[Window]:
-        first = _wall(start, self.zone).date() - timedelta(days=2)
-        last = _wall(end, self.zone).date() + timedelta(days=1)
+        first = _wall(start, self.zone).date() - timedelta(days=1)
+        last = _wall(end, self.zone).date()
         found = []
         for offset in range((last - first).days + 1):
             day = first + timedelta(days=offset)
@@ -340,6 +347,7 @@ class Schedule:
             key = config.resolve(ref)
             if isinstance(key, FlowRef):
                 self._named.setdefault(key.account, set()).add(key)
+        self._span_cache: tuple[datetime, datetime, dict[int, _Span]] | None = None
         self._entries: list[_Entry] = []
         for index, rule in enumerate(config.rules):
             if rule.paused:
@@ -381,13 +389,13 @@ class Schedule:
         moment: datetime,
         prior_states: PriorStates,
         restore_unknown: bool,
-        only: Collection[FlowKey] | None,
+        only: frozenset[FlowKey] | None,
     ) -> list[Layer]:
         layers: list[Layer] = []
         for entry in entries:
             span = spans[entry.index]
             rule = entry.rule
-            flows = entry.flows if only is None else entry.flows & set(only)
+            flows = entry.flows if only is None else entry.flows & only
             if not flows:
                 continue
             if isinstance(rule, AbSwitchRule):
@@ -413,7 +421,7 @@ class Schedule:
         prior_states: PriorStates,
         overrides: Iterable[Override],
         restore_unknown: bool = False,
-        only: Collection[FlowKey] | None = None,
+        only: frozenset[FlowKey] | None = None,
     ) -> dict[FlowKey, DesiredState]:
         result: dict[FlowKey, DesiredState] = {}
         for _, states in self._layers(entries, spans, moment, prior_states, restore_unknown, only):
@@ -432,8 +440,20 @@ class Schedule:
         overrides: Iterable[Override] = (),
     ) -> dict[FlowKey, DesiredState]:
         """Every governed flow's desired state at `now`."""
-        spans = self._spans(now, now)
-        return self._evaluate(now, self._entries, spans, prior_states or {}, overrides)
+        return self._evaluate(
+            now, self._entries, self._spans_around(now), prior_states or {}, overrides
+        )
+
+    def _spans_around(self, now: datetime) -> dict[int, _Span]:
+        """Windows over [now, now + a day], kept for later calls inside that range."""
+        cached = self._span_cache
+        if cached is None or not cached[0] <= now <= cached[1]:
+            cached = self._span_cache = (
+                now,
+                now + _SPAN_AHEAD,
+                self._spans(now, now + _SPAN_AHEAD),
+            )
+        return cached[2]
 
     # -- transitions ----------------------------------------------------------------------
 
@@ -465,8 +485,10 @@ class Schedule:
         current = self._evaluate(start - _TICK, self._entries, spans, priors, overrides, True)
         found = []
         for moment in sorted(changes):
-            affected = set().union(*(by_index[i].flows for i in changes[moment]))
-            affected.update(o.flow for o in overrides if o.until == moment)
+            affected = frozenset().union(
+                *(by_index[i].flows for i in changes[moment]),
+                (o.flow for o in overrides if o.until == moment),
+            )
             entries = {e.index: e for flow in affected for e in members.get(flow, ())}
             now = self._evaluate(moment, entries.values(), spans, priors, overrides, True, affected)
             for flow in affected:
@@ -519,21 +541,17 @@ def _after_states(
     reason = f"after maintenance window {rule.name!r}: {rule.after}"
     if rule.after != RESTORE:
         return dict.fromkeys(flows, DesiredState(State(rule.after), rule.name, False, reason))
-    if not restore_unknown:
-        return {
-            flow: DesiredState(state, rule.name, False, reason)
-            for flow, state in priors.items()
-            if flow in flows
-        }
-    return {
-        flow: DesiredState(
-            (priors.get(flow) if isinstance(flow, FlowRef) else None) or RESTORE,
-            rule.name,
-            False,
-            reason,
-        )
-        for flow in flows
-    }
+    states: dict[FlowKey, DesiredState] = (
+        dict.fromkeys(flows, DesiredState(RESTORE, rule.name, False, reason))
+        if restore_unknown
+        else {}
+    )
+    states.update(
+        (flow, DesiredState(state, rule.name, False, reason))
+        for flow, state in priors.items()
+        if flow in flows
+    )
+    return states
 
 
 # -- module-level API -----------------------------------------------------------------
