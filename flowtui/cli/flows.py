@@ -11,8 +11,8 @@ import getpass
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,6 +93,7 @@ class Session:
 
     def __init__(self, obj: CliContext) -> None:
         self.obj = obj
+        configure_logging()
         try:
             self.config: Config = load_config(obj.resolved_config_path())
         except ConfigError as exc:
@@ -108,18 +109,22 @@ class Session:
         if self.config.settings.read_only:
             fail("read-only mode (settings.read_only = true): no change made", EXIT_USAGE)
 
+    def connect(self, account: str) -> Provider:
+        """The provider of a configured `account`; MissingSecret names a missing variable."""
+        if account not in self.providers:
+            self.providers[account] = build_provider(
+                account, self.config.accounts[account], self.env
+            )
+        return self.providers[account]
+
     def provider(self, account: str) -> Provider:
         """The provider of `account`; exits 2 for an unknown account or a missing secret."""
-        if account not in self.providers:
-            if account not in self.config.accounts:
-                fail(f"unknown account {account!r}")
-            try:
-                self.providers[account] = build_provider(
-                    account, self.config.accounts[account], self.env
-                )
-            except ProviderError as exc:
-                fail(str(exc))
-        return self.providers[account]
+        if account not in self.config.accounts:
+            fail(f"unknown account {account!r}")
+        try:
+            return self.connect(account)
+        except ProviderError as exc:
+            fail(str(exc))
 
     async def aclose(self) -> None:
         await asyncio.gather(*(p.aclose() for p in self.providers.values()))
@@ -131,8 +136,7 @@ class Session:
             finally:
                 await self.aclose()
 
-        with provider_warnings():
-            return asyncio.run(guarded())
+        return asyncio.run(guarded())
 
 
 class StderrHandler(logging.Handler):
@@ -142,15 +146,12 @@ class StderrHandler(logging.Handler):
         click.echo(f"flowtui: {record.levelname.lower()}: {redact(record.getMessage())}", err=True)
 
 
-@contextmanager
-def provider_warnings() -> Iterator[None]:
-    handler = StderrHandler(logging.WARNING)
+def configure_logging() -> None:
+    """Show provider warnings on stderr (idempotent; the handler finds stderr when it
+    writes, so it follows click's test runner too). Levels of loggers are left alone."""
     logger = logging.getLogger(LOGGER_NAME)
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
+    if not any(isinstance(h, StderrHandler) for h in logger.handlers):
+        logger.addHandler(StderrHandler(logging.WARNING))
 
 
 def resolve(session: Session, texts: Iterable[str]) -> tuple[list[FlowRef], list[str]]:
@@ -170,11 +171,31 @@ def resolve(session: Session, texts: Iterable[str]) -> tuple[list[FlowRef], list
     return refs, wildcards
 
 
-async def expand(session: Session, refs: list[FlowRef], wildcards: list[str]) -> list[FlowRef]:
+async def list_accounts(session: Session, names: Sequence[str]) -> tuple[list[Flow], int]:
+    """Flows of each account; an account that cannot be listed is one line on stderr and
+    exit code 1, and stops nothing else."""
+    answers = await asyncio.gather(
+        *(session.provider(n).list_flows() for n in names), return_exceptions=True
+    )
+    flows: list[Flow] = []
+    code = EXIT_OK
+    for name, answer in zip(names, answers, strict=True):
+        if isinstance(answer, ProviderError):
+            click.echo(f"flowtui: error: account {name}: {answer}", err=True)
+            code = EXIT_CHANGE_FAILED
+        elif isinstance(answer, BaseException):
+            raise answer
+        else:
+            flows.extend(answer)
+    return flows, code
+
+
+async def expand(
+    session: Session, refs: list[FlowRef], wildcards: list[str]
+) -> tuple[list[FlowRef], int]:
     """Every flow of each wildcard account, then the named refs, without duplicates."""
-    listed = await asyncio.gather(*(session.provider(a).list_flows() for a in wildcards))
-    found = [flow.ref for flows in listed for flow in flows] + refs
-    return list(dict.fromkeys(found))
+    listed, code = await list_accounts(session, wildcards)
+    return list(dict.fromkeys([flow.ref for flow in listed] + refs)), code
 
 
 async def read(session: Session, refs: Sequence[FlowRef]) -> dict[FlowRef, Flow | ProviderError]:
@@ -329,7 +350,7 @@ def change_command(action: str, summary: str) -> click.Command:
             session.refuse_if_read_only()
 
         async def work() -> int:
-            targets = await expand(session, *resolve(session, refs))
+            targets, listing = await expand(session, *resolve(session, refs))
             if action == "publish":
                 if dry_run:
                     rows = [Row(r, action, "would_change", State.UNKNOWN) for r in targets]
@@ -337,7 +358,7 @@ def change_command(action: str, summary: str) -> click.Command:
                     rows = await publish(session, targets)
             else:
                 rows = await change(session, action, targets, dry_run, yes, as_json)
-            return emit(rows, as_json)
+            return max(emit(rows, as_json), listing)
 
         raise SystemExit(run_safely(session, work))
 
@@ -365,25 +386,22 @@ publish_command = change_command("publish", "Publish flows (Diga), so that they 
 def ls(obj: CliContext, accounts: tuple[str, ...], as_json: bool) -> None:
     session = Session(obj)
     names = list(accounts) or list(session.config.accounts)
-    for name in names:
-        session.provider(name)
+    unknown = [name for name in names if name not in session.config.accounts]
+    if unknown:
+        fail(f"unknown account {unknown[0]!r}")
+    usable, code = [], EXIT_OK
+    for name in names:  # a missing secret spoils that account only
+        try:
+            session.connect(name)
+            usable.append(name)
+        except ProviderError as exc:
+            click.echo(f"flowtui: error: {exc}", err=True)
+            code = EXIT_USAGE
 
     async def work() -> int:
-        answers = await asyncio.gather(
-            *(session.providers[n].list_flows() for n in names), return_exceptions=True
-        )
-        code = EXIT_OK
-        rows: list[tuple[Flow, str]] = []
-        for name, answer in zip(names, answers, strict=True):
-            if isinstance(answer, ProviderError):
-                click.echo(f"flowtui: error: account {name}: {answer}", err=True)
-                code = EXIT_CHANGE_FAILED
-            elif isinstance(answer, BaseException):
-                raise answer
-            else:
-                rows.extend((flow, session.providers[name].kind) for flow in answer)
-        print_flows(rows, as_json)
-        return code
+        flows, listing = await list_accounts(session, usable)
+        print_flows([(flow, session.providers[flow.ref.account].kind) for flow in flows], as_json)
+        return max(code, listing)
 
     raise SystemExit(run_safely(session, work))
 

@@ -144,10 +144,28 @@ def test_usage_errors_exit_2_with_one_line(emu: Any, cli: CliRun) -> None:
         assert "Traceback" not in result.output
 
 
-def test_missing_secret_names_the_variable(emu: Any, cli: CliRun) -> None:
+def test_missing_secret_names_the_variable_and_spoils_only_its_account(
+    emu: Any, cli: CliRun
+) -> None:
     result = cli("ls", env={"FT_DIGA_KEY": ""})
     assert result.exit_code == 2
-    assert "FT_DIGA_KEY" in result.stderr
+    assert result.stderr.strip() == (
+        "flowtui: error: account support: environment variable FT_DIGA_KEY is not set"
+    )
+    assert "crm:" in result.stdout
+    assert "support:" not in result.stdout
+    changed = cli("disable", "support:x", env={"FT_DIGA_KEY": ""})
+    assert changed.exit_code == 2
+    assert "FT_DIGA_KEY" in changed.stderr
+
+
+def test_an_unreachable_account_stops_nothing_else(emu: Any, cli: CliRun, config_for: Any) -> None:
+    config = config_for().replace(emu.runflow_url, "http://127.0.0.1:9/runflow")
+    result = cli("disable", "studio:*", "crm:*", config=config)
+    assert result.exit_code == 1
+    assert "flowtui: error: account studio:" in result.stderr
+    assert "cannot connect" in result.stderr
+    assert all(f["active"] is False for f in emu.state("bitrix24")["flows"])
 
 
 def test_network_down_is_one_line_not_a_traceback(emu: Any, cli: CliRun, config_for: Any) -> None:
