@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -425,21 +425,7 @@ class Config(_Model):
     def resolve(self, ref: str) -> FlowRef | AccountWildcard:
         """An alias, `account:flow_id` or `account:*` → what it names; UnknownReference
         for an unknown account or alias."""
-        target = self.flows.get(ref, ref)
-        account, sep, flow_id = target.partition(":")
-        if not sep:
-            raise UnknownReference(
-                f"unknown flow alias {ref!r}",
-                did_you_mean(ref, self.flows) or "define it under [flows] or write account:flow_id",
-            )
-        if account not in self.accounts:
-            raise UnknownReference(
-                f"unknown account {account!r} in {ref!r}",
-                did_you_mean(account, self.accounts) or "define it under [accounts]",
-            )
-        if not flow_id:
-            raise UnknownReference(f"{ref!r} names no flow", "write account:flow_id or account:*")
-        return AccountWildcard(account) if flow_id == "*" else FlowRef(account, flow_id)
+        return resolve_ref(ref, self.accounts, self.flows)
 
     def problem(
         self, path: Sequence[str | int], message: str, hint: str | None = None
@@ -452,59 +438,82 @@ class Config(_Model):
         return ConfigProblem(self._source.file, line, column, message, hint)
 
 
-def _rule_refs(config: Config) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    for index, rule in enumerate(config.maintenance):
-        for position, ref in enumerate(rule.flows):
-            yield ("maintenance", index, "flows", position), ref
-    for index, switch in enumerate(config.ab_switch):
-        for group in ("a", "b"):
-            for position, ref in enumerate(getattr(switch, group)):
-                yield ("ab_switch", index, group, position), ref
+def resolve_ref(
+    ref: str, accounts: Collection[str], aliases: Mapping[str, str]
+) -> FlowRef | AccountWildcard:
+    """What `ref` names given the account names and aliases of a file."""
+    target = aliases.get(ref, ref)
+    account, sep, flow_id = target.partition(":")
+    if not sep:
+        raise UnknownReference(
+            f"unknown flow alias {ref!r}",
+            did_you_mean(ref, aliases) or "define it under [flows] or write account:flow_id",
+        )
+    if account not in accounts:
+        raise UnknownReference(
+            f"unknown account {account!r} in {ref!r}",
+            did_you_mean(account, accounts) or "define it under [accounts]",
+        )
+    if not flow_id:
+        raise UnknownReference(f"{ref!r} names no flow", "write account:flow_id or account:*")
+    return AccountWildcard(account) if flow_id == "*" else FlowRef(account, flow_id)
 
 
-def _reference_problems(config: Config) -> list[ConfigProblem]:
-    """Problems that need the whole file: references, alias names, duplicate rule names."""
-    problems = []
-    for alias, target in config.flows.items():
+Located = tuple[tuple[str | int, ...], str, str | None]  # path, message, hint
+
+
+def _table(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _raw_refs(raw: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every flow reference of every rule, with its path (ill-typed parts skipped)."""
+    for kind, groups in (("maintenance", ("flows",)), ("ab_switch", ("a", "b"))):
+        rules = raw.get(kind)
+        for index, rule in enumerate(rules if isinstance(rules, list) else ()):
+            for group in groups:
+                refs = _table(rule).get(group)
+                for position, ref in enumerate(refs if isinstance(refs, list) else ()):
+                    if isinstance(ref, str):
+                        yield (kind, index, group, position), ref
+
+
+def _reference_problems(raw: dict[str, Any]) -> Iterator[Located]:
+    """Problems that need the whole file: references, alias names, duplicate rule names.
+    Works on the raw data, so they are found even when other keys are invalid."""
+    if not isinstance(raw.get("accounts", {}), dict):
+        return
+    accounts = set(_table(raw.get("accounts")))
+    aliases = {k: v for k, v in _table(raw.get("flows")).items() if isinstance(v, str)}
+    for alias, target in aliases.items():
         if ":" in alias:
-            problems.append(
-                config.problem(
-                    ("flows", alias), f"alias {alias!r} contains ':'", "name aliases without ':'"
-                )
-            )
-        elif target in config.flows or ":" not in target:
-            problems.append(
-                config.problem(
-                    ("flows", alias),
-                    f"alias {alias!r} must point at account:flow_id, not {target!r}",
-                    "aliases do not chain",
-                )
-            )
+            yield ("flows", alias), f"alias {alias!r} contains ':'", "name aliases without ':'"
+        elif target in aliases or ":" not in target:
+            message = f"alias {alias!r} must point at account:flow_id, not {target!r}"
+            yield ("flows", alias), message, "aliases do not chain"
         else:
-            problems.extend(_resolve_problem(config, ("flows", alias), target))
-    for path, ref in _rule_refs(config):
-        problems.extend(_resolve_problem(config, path, ref))
-    seen: dict[str, str] = {}
+            yield from _resolve_problem(("flows", alias), target, accounts, aliases)
+    for path, ref in _raw_refs(raw):
+        yield from _resolve_problem(path, ref, accounts, aliases)
+    seen: set[str] = set()
     for kind in ("maintenance", "ab_switch"):
-        for index, rule in enumerate(getattr(config, kind)):
-            if rule.name in seen:
-                problems.append(
-                    config.problem(
-                        (kind, index, "name"),
-                        f"rule name {rule.name!r} is used twice",
-                        "give every rule a unique name",
-                    )
-                )
-            seen.setdefault(rule.name, kind)
-    return problems
+        rules = raw.get(kind)
+        for index, rule in enumerate(rules if isinstance(rules, list) else ()):
+            name = _table(rule).get("name")
+            if isinstance(name, str) and name in seen:
+                message = f"rule name {name!r} is used twice"
+                yield (kind, index, "name"), message, "give every rule a unique name"
+            if isinstance(name, str):
+                seen.add(name)
 
 
-def _resolve_problem(config: Config, path: tuple[str | int, ...], ref: str) -> list[ConfigProblem]:
+def _resolve_problem(
+    path: tuple[str | int, ...], ref: str, accounts: Collection[str], aliases: Mapping[str, str]
+) -> Iterator[Located]:
     try:
-        config.resolve(ref)
+        resolve_ref(ref, accounts, aliases)
     except UnknownReference as error:
-        return [config.problem(path, str(error), error.hint)]
-    return []
+        yield path, str(error), error.hint
 
 
 # -- parsing ---------------------------------------------------------------------------
@@ -531,19 +540,18 @@ def parse_config(text: str, filename: str = "schedules.toml") -> Config:
             ]
         ) from None
     positions = index_positions(text)
+    problems = [
+        ConfigProblem(filename, *positions.locate(path), message, hint)
+        for path, message, hint in _reference_problems(raw)
+    ]
+    config = None
     try:
         config = Config.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(
-            sorted(
-                _problems_from(error, raw, filename, positions),
-                key=lambda problem: (problem.line, problem.column),
-            )
-        ) from None
+        problems.extend(_problems_from(error, raw, filename, positions))
+    if problems or config is None:
+        raise ConfigError(sorted(problems, key=lambda problem: (problem.line, problem.column)))
     config._source = _Source(filename, positions)
-    problems = _reference_problems(config)
-    if problems:
-        raise ConfigError(problems)
     return config
 
 
@@ -632,8 +640,10 @@ def _problems_from(
             )
             hint = 'kind = "diga", "gassapi", "runflow" or "bitrix24"'
             path = (*path, "kind") if kind == "union_tag_invalid" else path
+        elif kind == "too_short":
+            message = f"{key} needs at least {detail['ctx']['min_length']} item(s)"
         else:
-            message = detail["msg"].removeprefix("Value error, ").replace("Tuple should", "should")
+            message = detail["msg"].removeprefix("Value error, ")
             message = f"{key}: {message}" if key else message
         line, column = positions.locate(path)
         yield ConfigProblem(filename, line, column, message, hint)

@@ -197,3 +197,20 @@ def test_one_off_local_datetime_and_weekday_names() -> None:
     assert weekly.days == ("mon", "sun")
     assert (weekly.from_, weekly.to) == (time(9, 30), time(10))
     assert once.start.tzinfo is None
+
+
+def test_reference_problems_are_reported_with_other_problems() -> None:
+    text = (
+        DIGA
+        + '[[maintenance]]\nname = "m"\nflows = ["shop:1"]\ncron = "0 2 * * *"\n'
+        + 'duration = "soon"\n'
+        + '[[ab_switch]]\nname = "s"\na = []\nb = ["support:2"]\nevery = "1h"\n'
+        + "start = 2026-01-01T00:00:00Z\n"
+    )
+    assert problems(text) == [
+        "schedules.toml:6:10: error: unknown account 'shop' in 'shop:1'"
+        " (hint: define it under [accounts])",
+        "schedules.toml:8:1: error: 'soon' is not a duration"
+        " (hint: write e.g. 90s, 15m, 2h, 1d, 1h30m or ISO 8601 like PT2H)",
+        "schedules.toml:11:1: error: a needs at least 1 item(s)",
+    ]
