@@ -142,3 +142,25 @@ async def test_concurrent_401s_refresh_once(emu: Any, connect: Any) -> None:
     assert all(not isinstance(f, Exception) for f in found.values())
     refreshes = [r for r in emu.requests("gassapi") if "act=refresh" in r["query"]]
     assert len(refreshes) == 1
+
+
+async def test_toggle_only_fight_ends_in_a_clear_failure(emu: Any, connect: Any) -> None:
+    """Someone switches the flow back right after each of our toggles: two toggles, then a
+    failure that says so — never a reported success."""
+    flow_id = member_flow(emu, active=1)
+    ops = connect("ops", toggle_only=True)
+    send = ops._call
+
+    async def call_then_someone_toggles_back(*args: Any, **kwargs: Any) -> Any:
+        data = await send(*args, **kwargs)
+        if args[1] == "flow_toggle_active":
+            emu.set_flow("gassapi", args[2], is_active=1)
+            data = {**data, "is_active": 1}
+        return data
+
+    ops._call = call_then_someone_toggles_back
+    result = await ops.set_state(flow_id, State.DISABLED)
+    assert result.outcome is Outcome.FAILED
+    assert "did not converge" in str(result.error)
+    toggles = [r for r in emu.requests("gassapi") if "flow_toggle_active" in r["query"]]
+    assert len(toggles) == 2
