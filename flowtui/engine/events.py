@@ -24,6 +24,68 @@ class FlowChanged:
 
 
 @dataclass(frozen=True)
+class DriftDetected:
+    """A governed flow is not in its desired state although nothing of ours changed it;
+    `corrected` tells whether the rule enforces (and the engine is changing it back)."""
+
+    flow: FlowRef
+    actual: State
+    desired: State
+    rule: str
+    corrected: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """Dry run: the engine would change `flow` from `old` to `new`."""
+
+    flow: FlowRef
+    old: State | None
+    new: State
+    rule: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AccountFailed:
+    """An account could not be built or read; its flows are left alone this pass."""
+
+    account: str
+    error: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ConfigReloaded:
+    """The configuration was re-read; when `ok` is False the old rules stay in force."""
+
+    ok: bool
+    message: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class EngineFailed:
+    """A pass could not run (e.g. the state store is not writable); the next one retries."""
+
+    message: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PassCompleted:
+    """One converge pass ended. `trigger`: start, transition, resync, reload, resume, manual."""
+
+    trigger: str
+    at: datetime
+    changed: int
+    failed: int
+    drifted: int
+
+
+@dataclass(frozen=True)
 class RuleFired:
     """A rule's transition came due and the engine is acting on it."""
 
@@ -47,7 +109,17 @@ class SchedulerState:
     holder_pid: int | None = None
 
 
-Event = FlowChanged | RuleFired | SchedulerState
+Event = (
+    FlowChanged
+    | DriftDetected
+    | PlannedChange
+    | AccountFailed
+    | ConfigReloaded
+    | EngineFailed
+    | PassCompleted
+    | RuleFired
+    | SchedulerState
+)
 
 
 class EventBus:

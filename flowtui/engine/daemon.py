@@ -1,0 +1,336 @@
+"""The scheduler: APScheduler wakes the engine at the next transition and every `resync`;
+each wake-up is one converge pass of flowtui.engine.reconcile at the current instant.
+
+Embeddable: `Scheduler(config_path, state_dir, bus, clock)` with `start()` / `stop()` /
+`pause()` / `resume()` / `converge_now()` / `reload()` needs no signals and no CLI, and
+publishes everything it does on `bus` — its only output. Tests call `open()` (everything
+but the timers) and `converge_now(now)` with a hand-moved clock instead of waiting.
+
+No job is pickled (in-memory job store); the TOML file and the state store are the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import platformdirs
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from flowtui.config import Config, ConfigError, load_config
+from flowtui.engine.clock import Clock, SystemClock
+from flowtui.engine.events import (
+    ConfigReloaded,
+    EngineFailed,
+    EventBus,
+    PassCompleted,
+    SchedulerState,
+    SchedulerStatus,
+)
+from flowtui.engine.lock import LockHeld, SchedulerLock
+from flowtui.engine.reconcile import Action, Reconciler, Report, overrides_from
+from flowtui.providers.base import Provider, ProviderError
+from flowtui.providers.registry import Environment, build_providers
+from flowtui.providers.transport import RetryPolicy
+from flowtui.rules import Schedule, conflicts
+from flowtui.store import SqliteStore, StoreError
+
+MISFIRE_GRACE = timedelta(hours=6)
+TRANSITION_JOB = "transition"
+RESYNC_JOB = "resync"
+
+
+def load_checked(path: Path) -> Config:
+    """The configuration if it passes `flowtui check`'s rules checks; ConfigError if not.
+    (A missing secret is not fatal here: that account fails alone.)"""
+    config = load_config(path)
+    problems = conflicts(config)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def default_state_dir() -> Path:
+    return Path(platformdirs.user_state_dir("flowtui"))
+
+
+class Scheduler:
+    """One scheduler for one configuration file and one state directory."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        state_dir: Path | None = None,
+        bus: EventBus | None = None,
+        clock: Clock | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        self.config_path = config_path
+        self.bus = bus or EventBus()
+        self.clock = clock or SystemClock()
+        self.dry_run = dry_run
+        self._state_dir = state_dir
+        self._env = env
+        self._retry = retry
+        self._pass_lock = asyncio.Lock()
+        self._lock: SchedulerLock | None = None
+        self._store: SqliteStore | None = None
+        self._providers: dict[str, Provider] = {}
+        self._reconciler: Reconciler | None = None
+        self._aps: AsyncIOScheduler | None = None
+        self._mtime: int | None = None
+        self._last_pass: datetime | None = None
+        self._closed = False
+        self.paused = False
+        self.next_transition: datetime | None = None
+        self.last_report: Report | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def state_dir(self) -> Path:
+        return self._state_dir or default_state_dir()
+
+    async def open(self) -> Report:
+        """Load the config, take the lock (unless dry run), open the store, build providers,
+        re-verify intents a crash left open and converge once. Raises ConfigError, LockHeld
+        (after publishing who holds it) or StoreError; nothing is left open then."""
+        config = self._load()
+        if self._state_dir is None and config.settings.state_dir is not None:
+            self._state_dir = config.settings.state_dir
+        if config.settings.read_only:
+            self.dry_run = True  # SPEC §2: in read-only mode the daemon only plans
+        try:
+            if not self.dry_run:
+                self._lock = SchedulerLock(self.state_dir)
+                self._lock.acquire()
+            self._store = SqliteStore.in_dir(self.state_dir)
+        except LockHeld as held:
+            self._lock = None
+            self._publish_state(SchedulerStatus.HELD, holder_pid=held.pid)
+            raise
+        except BaseException:
+            await self.close()
+            raise
+        providers, errors = self._build(config)
+        self._reconciler = Reconciler(
+            config,
+            providers,
+            self._store,
+            self.bus,
+            self.clock,
+            provider_errors=errors,
+            dry_run=self.dry_run,
+        )
+        try:
+            if not self.dry_run:
+                await self._reconciler.recover()
+            return await self.converge_now(trigger="start")
+        except BaseException:
+            await self.close()
+            raise
+
+    async def start(self) -> Report:
+        """`open()`, then let APScheduler wake the engine at transitions and every resync."""
+        report = await self.open()
+        assert self._reconciler is not None
+        self._aps = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
+            },
+        )
+        resync = self._reconciler.config.settings.resync
+        self._aps.add_job(
+            self._wake, IntervalTrigger(seconds=resync.total_seconds()), ("resync",), id=RESYNC_JOB
+        )
+        self._aps.start()
+        self._plan_wakeup()
+        self._publish_state(SchedulerStatus.RUNNING)
+        return report
+
+    async def stop(self) -> None:
+        """Stop waking up, let an in-flight pass finish its verifications, release all."""
+        self._closed = True
+        if self._aps is not None and self._aps.running:
+            self._aps.shutdown(wait=False)
+        async with self._pass_lock:
+            await self.close()
+        self._publish_state(SchedulerStatus.STOPPED)
+
+    async def close(self) -> None:
+        """Release providers, store and lock (what `open` took)."""
+        self._closed = True
+        providers, self._providers = self._providers, {}
+        await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def pause(self) -> None:
+        """Stop acting on transitions and resyncs until `resume()` (the app's `P` key)."""
+        self.paused = True
+        if self._aps is not None and self._aps.running:
+            self._aps.pause()
+        self._publish_state(SchedulerStatus.PAUSED)
+
+    def resume(self) -> None:
+        """Act again; converge at once to the desired state now (nothing is replayed)."""
+        self.paused = False
+        if self._reconciler is not None:
+            self._reconciler.forget()
+        if self._aps is not None and self._aps.running:
+            self._aps.resume()
+            self._aps.add_job(self._wake, args=("resume",), id="resume", replace_existing=True)
+        self._publish_state(SchedulerStatus.RUNNING)
+
+    # -- passes ---------------------------------------------------------------------------
+
+    async def converge_now(self, now: datetime | None = None, trigger: str = "manual") -> Report:
+        """One converge pass at `now` (default: the clock). After a gap longer than twice
+        the resync interval (sleep, downtime) everything is converged, not only changes."""
+        async with self._pass_lock:
+            if self._reconciler is None or self._closed:
+                raise RuntimeError("the scheduler is not open")
+            now = now or self.clock.now()
+            gap = 2 * self._reconciler.config.settings.resync
+            if self._last_pass is not None and now - self._last_pass > gap:
+                self._reconciler.forget()
+            report = await self._reconciler.converge(now)
+            self._last_pass = now
+            self.last_report = report
+            self.bus.publish(
+                PassCompleted(
+                    trigger,
+                    now,
+                    changed=report.count(Action.CHANGED),
+                    failed=sum(1 for o in report.outcomes if o.failed),
+                    drifted=report.count(Action.DRIFT),
+                )
+            )
+            self._plan_wakeup(now)
+            return report
+
+    async def _wake(self, trigger: str, at: datetime | None = None) -> None:
+        """An APScheduler job: one pass, errors published, never raised into APScheduler."""
+        if self._closed or self.paused:
+            return
+        try:
+            if trigger == "resync" and self._config_changed():
+                await self.reload()  # converges itself
+                return
+            now = self.clock.now()
+            await self.converge_now(max(now, at) if at is not None else now, trigger)
+        except (StoreError, ProviderError, RuntimeError) as exc:
+            self.bus.publish(EngineFailed(f"{trigger} pass failed: {exc}", self.clock.now()))
+
+    def _plan_wakeup(self, now: datetime | None = None) -> None:
+        """(Re)schedule the date job at the next transition after `now`."""
+        if self._reconciler is None or self._store is None:
+            return
+        now = now or self.clock.now()
+        config = self._reconciler.config
+        priors = {rule.name: self._store.prior_states(rule.name) for rule in config.maintenance}
+        found = Schedule(config).next_transition(now, priors, overrides_from(self._store, now))
+        self.next_transition = found.at if found else None
+        if self._aps is None or not self._aps.running:
+            return
+        if found is None:
+            if self._aps.get_job(TRANSITION_JOB):
+                self._aps.remove_job(TRANSITION_JOB)
+            return
+        self._aps.add_job(
+            self._wake,
+            DateTrigger(run_date=found.at),
+            ("transition", found.at),
+            id=TRANSITION_JOB,
+            replace_existing=True,
+        )
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def _load(self) -> Config:
+        try:
+            self._mtime = self.config_path.stat().st_mtime_ns
+        except OSError:
+            self._mtime = None
+        return load_checked(self.config_path)
+
+    def _config_changed(self) -> bool:
+        try:
+            return self.config_path.stat().st_mtime_ns != self._mtime
+        except OSError:
+            return False
+
+    def _build(self, config: Config) -> tuple[dict[str, Provider], dict[str, ProviderError]]:
+        env = Environment(state_dir=self.state_dir, env=self._env, retry=self._retry)
+        providers, errors = build_providers(config.accounts, env)
+        self._providers = providers
+        return providers, errors
+
+    async def reload(self) -> bool:
+        """Re-read the file (SIGHUP, or a changed file at resync). If it fails the checks,
+        keep the old rules and publish one line saying why; else converge on the new ones."""
+        now = self.clock.now()
+        try:
+            config = self._load()
+        except ConfigError as error:
+            first = error.problems[0] if error.problems else error
+            more = f" (and {len(error.problems) - 1} more)" if len(error.problems) > 1 else ""
+            message = f"config not reloaded, keeping the old rules: {first}{more}"
+            self.bus.publish(ConfigReloaded(False, message, now))
+            return False
+        async with self._pass_lock:
+            if self._reconciler is None or self._closed:
+                return False
+            old = self._providers
+            providers, errors = self._build(config)
+            self._reconciler.update(config, providers, errors)
+            await asyncio.gather(*(p.aclose() for p in old.values()), return_exceptions=True)
+        self.bus.publish(ConfigReloaded(True, f"config reloaded: {len(config.rules)} rules", now))
+        try:
+            await self.converge_now(trigger="reload")
+        except (StoreError, ProviderError) as exc:
+            self.bus.publish(EngineFailed(f"reload pass failed: {exc}", self.clock.now()))
+        return True
+
+    # -- running as a daemon ----------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """`start()`, then run until `stop` is set (signals set it); then `stop()`."""
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+    def _publish_state(self, status: SchedulerStatus, holder_pid: int | None = None) -> None:
+        self.bus.publish(SchedulerState(status, self.clock.now(), self.next_transition, holder_pid))
+
+
+def install_signal_handlers(scheduler: Scheduler, stop: asyncio.Event) -> None:
+    """SIGTERM/SIGINT: graceful stop; SIGHUP: reload the configuration."""
+    loop = asyncio.get_running_loop()
+    reloads: set[asyncio.Task[bool]] = set()
+
+    def reload() -> None:
+        task = loop.create_task(scheduler.reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload)

@@ -1,0 +1,668 @@
+"""Converge governed flows to their desired states (SPEC §3): read actual state (batched
+per account), change only what differs, verify, audit intent before and outcome after
+every change, and publish what happened on the event bus.
+
+What counts as a transition: the engine remembers, per flow, the desired state it last
+brought the flow to. A desired state different from that memory is a transition and is
+applied; an unchanged desired state that the flow no longer has is drift — corrected when
+the rule enforces, otherwise audited once and reported. `forget()` empties the memory, so
+the next pass converges everything (start, after a gap, on resume).
+
+A/B switches change their two groups in the configured order and roll back to the old
+group when the new one cannot be switched on, so a service is never left with neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from flowtui.config import AbSwitchRule, AccountWildcard, Bitrix24Account, Config, MaintenanceRule
+from flowtui.engine.clock import Clock
+from flowtui.engine.events import (
+    AccountFailed,
+    DriftDetected,
+    EventBus,
+    FlowChanged,
+    PlannedChange,
+    RuleFired,
+)
+from flowtui.model import FlowRef, State
+from flowtui.providers.base import (
+    SETTABLE,
+    ChangeResult,
+    Flow,
+    NotFound,
+    NotPublished,
+    Outcome,
+    Provider,
+    ProviderError,
+    Transient,
+)
+from flowtui.providers.bulk import converge_many
+from flowtui.providers.redaction import LOGGER_NAME
+from flowtui.rules import DesiredState, Override, Schedule, Timeline, timeline_for
+from flowtui.store import SKIP, AuditRecord, Store
+
+log = logging.getLogger(LOGGER_NAME)
+
+RECOVERY_REASON = "recovery after restart"
+Reading = Flow | ProviderError
+
+
+class Action(StrEnum):
+    CHANGED = "changed"
+    ALREADY = "already"
+    FAILED = "failed"
+    DRIFT = "drift"  # differs from desired; reported, not corrected (rule does not enforce)
+    WOULD_CHANGE = "would_change"  # dry run
+
+
+@dataclass(frozen=True)
+class FlowOutcome:
+    """What one pass did with one governed flow."""
+
+    flow: FlowRef
+    desired: State
+    rule: str
+    reason: str
+    action: Action
+    before: State | None
+    after: State | None
+    error: str | None = None
+    permanent: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.action is Action.FAILED
+
+
+@dataclass
+class Report:
+    """The outcome of one converge pass."""
+
+    at: datetime
+    outcomes: list[FlowOutcome] = field(default_factory=list)
+    account_errors: dict[str, str] = field(default_factory=dict)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.action is action)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.account_errors) or any(o.failed for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One change to send: `flow` from `before` to `target`, on behalf of `rule`."""
+
+    flow: FlowRef
+    want: DesiredState
+    target: State
+    before: State
+    reason: str
+    rule: str
+
+    @property
+    def changed_by(self) -> str:
+        return f"scheduler:{self.rule}"
+
+
+def overrides_from(store: Store, now: datetime) -> list[Override]:
+    """The store's overrides in force at `now`, as the rules module takes them."""
+    return [
+        Override(record.flow, None if record.state == SKIP else State(record.state), record.until)
+        for record in store.overrides(now=now)
+    ]
+
+
+class Reconciler:
+    """Converges one configuration's governed flows; keeps the memory of what it applied."""
+
+    def __init__(
+        self,
+        config: Config,
+        providers: Mapping[str, Provider],
+        store: Store,
+        bus: EventBus,
+        clock: Clock,
+        *,
+        provider_errors: Mapping[str, ProviderError] | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.clock = clock
+        self.dry_run = dry_run
+        self._applied: dict[FlowRef, DesiredState] = {}
+        self._left: dict[FlowRef, DesiredState] = {}  # permanent failures, left until changed
+        self._drift: dict[FlowRef, tuple[State, State]] = {}
+        self._reported: dict[str, str] = {}  # account or flow → last error published
+        self.update(config, providers, provider_errors or {})
+
+    def update(
+        self,
+        config: Config,
+        providers: Mapping[str, Provider],
+        provider_errors: Mapping[str, ProviderError],
+    ) -> None:
+        """Use a reloaded configuration. The memory stays: flows whose desired state did
+        not change are not touched again; new or changed ones converge at the next pass."""
+        self.config = config
+        self.providers = dict(providers)
+        self.provider_errors = dict(provider_errors)
+        self._switches = {rule.name: rule for rule in config.ab_switch if not rule.paused}
+        self._timelines: dict[str, Timeline] = {
+            rule.name: timeline_for(rule, config.zone(rule))
+            for rule in config.maintenance
+            if not rule.paused
+        }
+        self._restoring = {rule.name for rule in config.maintenance if rule.after == "restore"}
+        self._listed = sorted(
+            {
+                key.account
+                for rule in config.rules
+                if not rule.paused
+                for ref in (rule.flows if isinstance(rule, MaintenanceRule) else (*rule.a, *rule.b))
+                if isinstance(key := config.resolve(ref), AccountWildcard)
+                and not isinstance(config.accounts[key.account], Bitrix24Account)
+            }
+        )
+
+    def forget(self) -> None:
+        """Drop the memory of applied states: the next pass converges every governed flow."""
+        self._applied.clear()
+        self._left.clear()
+        self._drift.clear()
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _provider_error(self, account: str) -> ProviderError:
+        return self.provider_errors.get(account) or NotFound(f"no account named {account!r}")
+
+    async def _read_account(self, account: str, ids: list[str]) -> dict[str, Reading]:
+        provider = self.providers.get(account)
+        if provider is None:
+            return dict.fromkeys(ids, self._provider_error(account))
+        try:
+            return await provider.get_flows(ids)
+        except ProviderError as exc:
+            return dict.fromkeys(ids, exc)
+        except Exception as exc:  # one broken account must not stop the others
+            log.exception("%s: unexpected error while reading", account)
+            return dict.fromkeys(ids, Transient(f"unexpected error: {type(exc).__name__}"))
+
+    async def read(self, refs: Iterable[FlowRef]) -> dict[FlowRef, Reading]:
+        """Current state of `refs`, one batched read per account, accounts concurrently."""
+        by_account: dict[str, list[str]] = defaultdict(list)
+        for ref in dict.fromkeys(refs):
+            by_account[ref.account].append(ref.flow_id)
+        answers = await asyncio.gather(
+            *(self._read_account(account, ids) for account, ids in by_account.items())
+        )
+        return {
+            FlowRef(account, flow_id): reading
+            for account, answer in zip(by_account, answers, strict=True)
+            for flow_id, reading in answer.items()
+        }
+
+    async def _list(self, account: str) -> list[Flow] | ProviderError:
+        provider = self.providers.get(account)
+        if provider is None:
+            return self._provider_error(account)
+        try:
+            return await provider.list_flows()
+        except ProviderError as exc:
+            return exc
+        except Exception as exc:
+            log.exception("%s: unexpected error while listing", account)
+            return Transient(f"unexpected error: {type(exc).__name__}")
+
+    # -- recovery -----------------------------------------------------------------------
+
+    async def recover(self) -> list[AuditRecord]:
+        """Close every intent a crash left open: read the flow and audit what it is now."""
+        intents = self.store.open_intents()
+        if not intents:
+            return []
+        readings = await self.read(intent.flow for intent in intents)
+        closed = []
+        for intent in intents:
+            reading = readings[intent.flow]
+            state = reading.state if isinstance(reading, Flow) else None
+            if state is None:
+                result = "unknown"
+            else:
+                result = "applied" if str(state) == intent.new_status else "not_applied"
+            error = str(reading) if isinstance(reading, ProviderError) else None
+            record = AuditRecord(
+                event_type="outcome",
+                flow=intent.flow,
+                changed_by=intent.changed_by,
+                timestamp=self.clock.now(),
+                old_status=intent.old_status,
+                new_status=None if state is None else str(state),
+                result=result,
+                error=error,
+                reason=RECOVERY_REASON,
+                intent_id=intent.id,
+            )
+            record = replace(record, id=self.store.record_event(record))
+            closed.append(record)
+            self.bus.publish(
+                FlowChanged(
+                    intent.flow,
+                    None,
+                    state or State.UNKNOWN,
+                    intent.changed_by,
+                    RECOVERY_REASON,
+                    record.timestamp,
+                    error,
+                )
+            )
+        return closed
+
+    # -- one pass -------------------------------------------------------------------------
+
+    async def converge(self, now: datetime) -> Report:
+        """Bring every governed flow to its desired state at `now` (see the module doc)."""
+        report = Report(now)
+        listings = await asyncio.gather(*(self._list(account) for account in self._listed))
+        known: dict[str, list[str]] = {}
+        readings: dict[FlowRef, Reading] = {}
+        for account, listing in zip(self._listed, listings, strict=True):
+            if isinstance(listing, ProviderError):
+                report.account_errors[account] = str(listing)
+                continue
+            known[account] = [flow.ref.flow_id for flow in listing]
+            readings.update((flow.ref, flow) for flow in listing)
+        for account, error in self.provider_errors.items():
+            report.account_errors.setdefault(account, str(error))
+        self._publish_account_errors(report.account_errors, now)
+
+        priors = {name: self.store.prior_states(name) for name in self._restoring}
+        schedule = Schedule(self.config, known)
+        desired = schedule.desired(now, priors, overrides_from(self.store, now))
+        governed = {
+            key: want
+            for key, want in desired.items()
+            if isinstance(key, FlowRef) and want.state in SETTABLE
+        }
+        unread = [ref for ref in governed if ref not in readings and ref.account not in known]
+        readings.update(await self.read(unread))
+        for ref in governed:
+            readings.setdefault(ref, NotFound(f"{ref} is not among the account's flows"))
+
+        if not self.dry_run:
+            self._save_priors(now, governed, readings, priors)
+        changes = self._plan(now, governed, readings, report)
+        if self.dry_run:
+            for change in changes.values():
+                self.bus.publish(
+                    PlannedChange(
+                        change.flow, change.before, change.target, change.rule, change.reason, now
+                    )
+                )
+                report.outcomes.append(_outcome(change, Action.WOULD_CHANGE, change.before))
+            return report
+        self._announce(now, changes)
+        by_switch: dict[str, dict[FlowRef, _Change]] = defaultdict(dict)
+        plain: dict[FlowRef, _Change] = {}
+        for ref, change in changes.items():
+            if change.rule in self._switches:
+                by_switch[change.rule][ref] = change
+            else:
+                plain[ref] = change
+        results = await asyncio.gather(
+            self._apply(plain),
+            *(
+                self._switch(self._switches[name], group, governed, readings)
+                for name, group in by_switch.items()
+            ),
+        )
+        for outcomes in results:
+            for outcome in outcomes.values():
+                self._remember(outcome, changes[outcome.flow].want)
+                report.outcomes.append(outcome)
+        self._clear_restored(now, report.outcomes, priors)
+        return report
+
+    def _in_window(self, rule: str, now: datetime) -> bool:
+        timeline = self._timelines.get(rule)
+        return timeline is not None and any(
+            start <= now < end for start, end in timeline.windows(now, now)
+        )
+
+    def _save_priors(
+        self,
+        now: datetime,
+        governed: Mapping[FlowRef, DesiredState],
+        readings: Mapping[FlowRef, Reading],
+        priors: Mapping[str, Mapping[FlowRef, State]],
+    ) -> None:
+        """At a window's start, note each flow's state so `after = "restore"` can put it
+        back (the store keeps the first record, so a restart mid-window cannot spoil it)."""
+        by_rule: dict[str, dict[FlowRef, State]] = defaultdict(dict)
+        for ref, want in governed.items():
+            reading = readings[ref]
+            if (
+                want.rule in self._restoring
+                and ref not in priors[want.rule]
+                and isinstance(reading, Flow)
+                and reading.state in SETTABLE
+                and self._in_window(want.rule, now)
+            ):
+                by_rule[want.rule][ref] = reading.state
+        for rule, states in by_rule.items():
+            self.store.save_prior_states(rule, states, at=self.clock.now())
+
+    def _clear_restored(
+        self,
+        now: datetime,
+        outcomes: Iterable[FlowOutcome],
+        priors: Mapping[str, Mapping[FlowRef, State]],
+    ) -> None:
+        """A flow put back after its window no longer needs its record."""
+        for outcome in outcomes:
+            if (
+                outcome.action in (Action.CHANGED, Action.ALREADY)
+                and outcome.flow in priors.get(outcome.rule, {})
+                and not self._in_window(outcome.rule, now)
+            ):
+                self.store.clear_prior_states(outcome.rule, [outcome.flow])
+
+    def _plan(
+        self,
+        now: datetime,
+        governed: Mapping[FlowRef, DesiredState],
+        readings: Mapping[FlowRef, Reading],
+        report: Report,
+    ) -> dict[FlowRef, _Change]:
+        """Decide per flow: nothing, a change, a drift report, or a failure to report."""
+        changes: dict[FlowRef, _Change] = {}
+        for ref, want in governed.items():
+            target = State(want.state)  # type: ignore[arg-type]  # SETTABLE, never "restore"
+            reading = readings[ref]
+            if isinstance(reading, ProviderError):
+                report.outcomes.append(_failure(ref, want, None, reading))
+                self._publish_flow_error(ref, want, None, reading, now)
+                continue
+            if reading.state == target:
+                report.outcomes.append(
+                    FlowOutcome(ref, target, want.rule, want.reason, Action.ALREADY, target, target)
+                )
+                self._settle(ref, want)
+                continue
+            if self._left.get(ref) == want:
+                error = f"left as {reading.state}: an earlier attempt failed permanently"
+                report.outcomes.append(
+                    FlowOutcome(
+                        ref,
+                        target,
+                        want.rule,
+                        want.reason,
+                        Action.FAILED,
+                        reading.state,
+                        reading.state,
+                        error,
+                        True,
+                    )
+                )
+                continue
+            if self._applied.get(ref) != want:
+                changes[ref] = _Change(ref, want, target, reading.state, want.reason, want.rule)
+                continue
+            self._report_drift(ref, want, reading.state, target, now)
+            if want.enforced:
+                reason = f"drift ({want.reason})"
+                changes[ref] = _Change(ref, want, target, reading.state, reason, want.rule)
+            else:
+                report.outcomes.append(
+                    FlowOutcome(
+                        ref,
+                        target,
+                        want.rule,
+                        "drift",
+                        Action.DRIFT,
+                        reading.state,
+                        reading.state,
+                    )
+                )
+        return changes
+
+    def _report_drift(
+        self, ref: FlowRef, want: DesiredState, actual: State, target: State, now: datetime
+    ) -> None:
+        """Audit and publish drift once per episode (enforced drift is corrected at once,
+        so each of its episodes is new)."""
+        if not want.enforced and self._drift.get(ref) == (actual, target):
+            return
+        self._drift[ref] = (actual, target)
+        self.bus.publish(DriftDetected(ref, actual, target, want.rule, want.enforced, now))
+        if self.dry_run:
+            return
+        self.store.record_event(
+            AuditRecord(
+                event_type="drift",
+                flow=ref,
+                changed_by=f"scheduler:{want.rule}",
+                timestamp=self.clock.now(),
+                old_status=str(actual),
+                new_status=str(target),
+                result="corrected" if want.enforced else "reported",
+                reason=f"drift ({want.reason})",
+            )
+        )
+
+    def _announce(self, now: datetime, changes: Mapping[FlowRef, _Change]) -> None:
+        fired: dict[str, int] = defaultdict(int)
+        for change in changes.values():
+            if self._applied.get(change.flow) != change.want:
+                fired[change.rule] += 1
+        for rule, flows in fired.items():
+            self.bus.publish(RuleFired(rule, now, flows))
+
+    def _settle(self, ref: FlowRef, want: DesiredState) -> None:
+        """`ref` is in its desired state: remember it and forget its troubles."""
+        self._applied[ref] = want
+        self._left.pop(ref, None)
+        self._drift.pop(ref, None)
+        self._reported.pop(str(ref), None)
+
+    def _remember(self, outcome: FlowOutcome, want: DesiredState) -> None:
+        if outcome.action in (Action.CHANGED, Action.ALREADY):
+            self._settle(outcome.flow, want)
+        elif outcome.permanent:
+            self._applied[outcome.flow] = want
+            self._left[outcome.flow] = want
+
+    # -- changing -------------------------------------------------------------------------
+
+    async def _apply(self, changes: Mapping[FlowRef, _Change]) -> dict[FlowRef, FlowOutcome]:
+        """Intent, converge and verify, outcome: for every change, accounts concurrently."""
+        if not changes:
+            return {}
+        at = self.clock.now()
+        intents = {}
+        for ref, change in changes.items():
+            intents[ref] = self.store.record_intent(
+                ref,
+                old_status=str(change.before),
+                new_status=str(change.target),
+                changed_by=change.changed_by,
+                reason=change.reason,
+                at=at,
+            )
+            self.bus.publish(
+                FlowChanged(ref, change.before, State.PENDING, change.changed_by, change.reason, at)
+            )
+        results = await converge_many(
+            self.providers, {ref: change.target for ref, change in changes.items()}
+        )
+        outcomes = {}
+        for result in results:
+            change = changes[result.ref]
+            done = self.clock.now()
+            error = None if result.error is None else str(result.error)
+            self.store.record_outcome(
+                intents[result.ref],
+                new_status=str(result.state),
+                result=result.outcome.value,
+                at=done,
+                error=error,
+            )
+            self.bus.publish(
+                FlowChanged(
+                    result.ref,
+                    change.before,
+                    result.state,
+                    change.changed_by,
+                    change.reason,
+                    done,
+                    error,
+                )
+            )
+            outcomes[result.ref] = _from_result(change, result)
+        return outcomes
+
+    async def _switch(
+        self,
+        rule: AbSwitchRule,
+        changes: Mapping[FlowRef, _Change],
+        governed: Mapping[FlowRef, DesiredState],
+        readings: Mapping[FlowRef, Reading],
+    ) -> dict[FlowRef, FlowOutcome]:
+        """Switch one A/B rule's groups in its order; roll back if the switch fails."""
+        on = {ref: c for ref, c in changes.items() if c.target is State.ENABLED}
+        off = {ref: c for ref, c in changes.items() if c.target is State.DISABLED}
+        blocker = self._blocker(rule, governed, readings) if off else None
+        if blocker is not None:
+            return {
+                ref: _failure(ref, change.want, change.before, blocker)
+                for ref, change in changes.items()
+            }
+        breaking = rule.order == "break-before-make"
+        first, second = (off, on) if breaking else (on, off)
+        done = await self._apply(first)
+        failed = [o for o in done.values() if o.failed]
+        if not failed:
+            done.update(await self._apply(second))
+            failed = [o for o in done.values() if o.failed]
+            if not failed or not breaking:
+                # make-before-break with the old group still on: never neither, nothing to undo
+                return done
+        why = f"{failed[0].flow}: {failed[0].error}"
+        undo = {
+            ref: _Change(
+                ref,
+                change.want,
+                change.before,
+                change.target,
+                f"rollback of switch {rule.name!r} ({why})",
+                rule.name,
+            )
+            for ref, change in changes.items()
+            if ref in done and done[ref].action is Action.CHANGED
+        }
+        undone = await self._apply(undo)
+        for ref in changes:
+            if ref not in done:
+                done[ref] = _failure(
+                    ref, changes[ref].want, changes[ref].before, Transient(f"not started: {why}")
+                )
+            elif ref in undone:
+                rolled = undone[ref]
+                error = f"rolled back to {rolled.after} ({why})"
+                if rolled.failed:
+                    error = f"rollback failed: {rolled.error} ({why})"
+                done[ref] = replace(
+                    done[ref], action=Action.FAILED, after=rolled.after, error=error
+                )
+        return done
+
+    def _blocker(
+        self,
+        rule: AbSwitchRule,
+        governed: Mapping[FlowRef, DesiredState],
+        readings: Mapping[FlowRef, Reading],
+    ) -> ProviderError | None:
+        """Why the switch must not start: a flow of the group to switch on that cannot be
+        read, is not published, or failed permanently before."""
+        for ref, want in governed.items():
+            if want.rule != rule.name or want.state is not State.ENABLED:
+                continue
+            reading = readings[ref]
+            if isinstance(reading, ProviderError):
+                return type(reading)(f"switch held: {ref} cannot be read: {reading}")
+            if reading.state is State.NOT_PUBLISHED:
+                return NotPublished(f"switch held: {ref} is not published")
+            if self._left.get(ref) == want and reading.state is not State.ENABLED:
+                return NotFound(f"switch held: {ref} failed permanently before")
+        return None
+
+    # -- reporting ------------------------------------------------------------------------
+
+    def _publish_account_errors(self, errors: Mapping[str, str], now: datetime) -> None:
+        for account in [key for key in self._reported if key.startswith("account:")]:
+            if account.removeprefix("account:") not in errors:
+                del self._reported[account]
+        for account, error in errors.items():
+            if self._reported.get(f"account:{account}") != error:
+                self._reported[f"account:{account}"] = error
+                self.bus.publish(AccountFailed(account, error, now))
+
+    def _publish_flow_error(
+        self,
+        ref: FlowRef,
+        want: DesiredState,
+        before: State | None,
+        error: ProviderError,
+        now: datetime,
+    ) -> None:
+        if ref.account in self.provider_errors or self._reported.get(str(ref)) == str(error):
+            return
+        self._reported[str(ref)] = str(error)
+        changed_by = f"scheduler:{want.rule}"
+        self.bus.publish(
+            FlowChanged(ref, before, State.UNKNOWN, changed_by, want.reason, now, str(error))
+        )
+
+
+def _outcome(change: _Change, action: Action, after: State | None) -> FlowOutcome:
+    return FlowOutcome(
+        change.flow, change.target, change.rule, change.reason, action, change.before, after
+    )
+
+
+def _from_result(change: _Change, result: ChangeResult) -> FlowOutcome:
+    if result.outcome is Outcome.FAILED:
+        assert result.error is not None
+        return replace(
+            _outcome(change, Action.FAILED, result.state),
+            error=str(result.error),
+            permanent=result.error.permanent,
+        )
+    action = Action.CHANGED if result.outcome is Outcome.CHANGED else Action.ALREADY
+    return _outcome(change, action, result.state)
+
+
+def _failure(
+    ref: FlowRef, want: DesiredState, before: State | None, error: ProviderError
+) -> FlowOutcome:
+    return FlowOutcome(
+        ref,
+        State(want.state),  # type: ignore[arg-type]
+        want.rule,
+        want.reason,
+        Action.FAILED,
+        before,
+        before,
+        str(error),
+        error.permanent,
+    )
