@@ -11,7 +11,9 @@ import click
 from flowtui.cli.check import load_or_exit
 from flowtui.cli.context import CliContext, fail
 from flowtui.config import Config
-from flowtui.rules import Schedule, Target, Transition
+from flowtui.engine.reconcile import overrides_from
+from flowtui.rules import Override, PriorStates, Schedule, Target, Transition
+from flowtui.store import DB_NAME, SqliteStore, StoreError
 
 
 def _start(text: str | None, zone: ZoneInfo) -> datetime:
@@ -22,6 +24,31 @@ def _start(text: str | None, zone: ZoneInfo) -> datetime:
     except ValueError:
         fail(f"--from {text!r} is not an ISO 8601 time, e.g. 2026-11-29T02:00+01:00")
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=zone).astimezone(UTC)
+
+
+def _recorded(
+    cli: CliContext, config: Config, begin: datetime
+) -> tuple[PriorStates, list[Override]]:
+    """Prior states and overrides from the state store, if there is one (never created
+    here: `plan` only reads)."""
+    state_dir = cli.state_dir or config.settings.state_dir or cli.resolved_state_dir()
+    if not (state_dir / DB_NAME).exists():
+        return {}, []
+    try:
+        store = SqliteStore.in_dir(state_dir)
+    except StoreError as error:
+        fail(f"cannot read the state store: {error}")
+    try:
+        priors = {
+            rule.name: store.prior_states(rule.name)
+            for rule in config.maintenance
+            if rule.after == "restore"
+        }
+        return priors, overrides_from(store, begin)
+    except StoreError as error:
+        fail(f"cannot read the state store: {error}")
+    finally:
+        store.close()
 
 
 def _state(value: Target) -> str:
@@ -81,10 +108,12 @@ def _table(config: Config, transitions: list[Transition]) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per transition and line.")
 @click.pass_obj
 def plan(cli: CliContext, start: str | None, hours: float, as_json: bool) -> None:
-    """Upcoming transitions: when, rule, flow, from → to. `account:*` stays a wildcard."""
+    """Upcoming transitions: when, rule, flow, from → to. `account:*` stays a wildcard.
+    Overrides and recorded prior states in the state store are taken into account."""
     config = load_or_exit(cli)
     begin = _start(start, ZoneInfo(config.settings.timezone))
-    found = Schedule(config).transitions(begin, begin + timedelta(hours=hours))
+    priors, overrides = _recorded(cli, config, begin)
+    found = Schedule(config).transitions(begin, begin + timedelta(hours=hours), priors, overrides)
     if as_json:
         for transition in found:
             click.echo(json.dumps(_row(config, transition)))

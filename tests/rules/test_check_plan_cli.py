@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from flowtui.cli import main
+from flowtui.model import FlowRef, State
+from flowtui.store import DB_NAME, OverrideRecord, SqliteStore
 
 REPO_EXAMPLE = Path(__file__).parents[2] / "schedules.toml"
 SECRETS = ("DIGA_API_KEY", "GASS_TOKEN", "GASS_REFRESH_TOKEN", "RUNFLOW_API_KEY", "B24_WEBHOOK_URL")
@@ -17,6 +20,12 @@ SECRETS = ("DIGA_API_KEY", "GASS_TOKEN", "GASS_REFRESH_TOKEN", "RUNFLOW_API_KEY"
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(autouse=True)
+def private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default state directory (platformdirs) lies inside the test's tmp_path."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
 
 
 @pytest.fixture
@@ -187,3 +196,32 @@ def test_plan_refuses_a_bad_start_and_a_bad_config(tmp_path: Path) -> None:
     code, _, err = run("--config", str(broken), "plan")
     assert code == 2
     assert err.startswith(f"{broken}:2:1: error: a duration must be a string (hint: write")
+
+
+def test_plan_uses_overrides_and_prior_states_from_the_store(tmp_path: Path) -> None:
+    args = ("--config", str(REPO_EXAMPLE), "--state-dir", str(tmp_path), "plan")
+    window = ("--from", "2027-03-28T00:00:00Z", "--hours", "4", "--json")
+    code, out, _ = run(*args, *window)
+    assert code == 0
+    assert not (tmp_path / DB_NAME).exists()  # plan never creates the store
+    before = [json.loads(line) for line in out.splitlines()]
+    assert {row["flow"] for row in before} >= {"crm:517", "support:*"}
+    store = SqliteStore.in_dir(tmp_path)
+    at = datetime(2027, 3, 28, tzinfo=UTC)
+    pin = OverrideRecord(FlowRef("crm", "518"), "enabled", at + timedelta(hours=2), "test", at)
+    store.set_override(pin)
+    store.save_prior_states("sunday-db-maintenance", {FlowRef("crm", "517"): State.ENABLED}, at=at)
+    store.close()
+    code, out, _ = run(*args, *window)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [
+        (row["at"][11:16], row["flow"], row["from"], row["to"])
+        for row in rows
+        if row["flow"] in ("crm:517", "crm:518", "support:*")
+    ] == [
+        ("01:00", "crm:517", "enabled", "disabled"),
+        ("01:00", "support:*", "restore", "disabled"),
+        ("02:00", "crm:518", "enabled", "disabled"),
+        ("03:00", "crm:517", "disabled", "enabled"),
+        ("03:00", "support:*", "disabled", "restore"),
+    ]
