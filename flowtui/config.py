@@ -18,6 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -128,9 +129,11 @@ def _cron(value: object) -> str:
     if not isinstance(value, str):
         raise _invalid("a cron expression must be a string", CronError.hint)
     try:
-        WallCron(value)
+        cron = WallCron(value)
     except CronError as error:
         raise _invalid(str(error), error.hint) from None
+    if cron.next_fire(datetime(2000, 1, 1)) is None:
+        raise _invalid(f"cron {value!r} never fires", "check day-of-month against the month")
     return value
 
 
@@ -153,6 +156,12 @@ def _time_of_day(value: object) -> time:
     raise _invalid(f"{value!r} is not a time of day", 'write e.g. "22:00"')
 
 
+def _moment(value: datetime) -> datetime:
+    if not 1900 <= value.year <= 9000:
+        raise _invalid(f"{value.isoformat()} is out of range", "use a year from 1900 to 9000")
+    return value
+
+
 def _format_time(value: time) -> str:
     return value.strftime("%H:%M" if value.second == 0 else "%H:%M:%S")
 
@@ -173,6 +182,7 @@ TimeOfDay = Annotated[
     time, BeforeValidator(_time_of_day), PlainSerializer(_format_time, return_type=str)
 ]
 TargetState = Annotated[State, BeforeValidator(_target_state)]
+Moment = Annotated[datetime, AfterValidator(_moment)]
 NonEmptyRefs = Annotated[tuple[str, ...], Field(min_length=1)]
 
 
@@ -324,8 +334,8 @@ class MaintenanceRule(_RuleBase):
     after: Literal["restore", "enabled", "disabled"] = "restore"
     cron: Cron | None = None
     duration: Duration | None = None
-    start: datetime | None = None  # a local datetime is read in the rule's zone
-    end: datetime | None = None
+    start: Moment | None = None  # a local datetime is read in the rule's zone
+    end: Moment | None = None
     days: tuple[Weekday, ...] | None = Field(None, min_length=1)
     from_: TimeOfDay | None = Field(None, alias="from")
     to: TimeOfDay | None = None  # to <= from: the window ends the next day
@@ -370,7 +380,7 @@ class AbSwitchRule(_RuleBase):
     b_cron: Cron | None = None
     b_duration: Duration | None = None
     every: Duration | None = None
-    start: datetime | None = None
+    start: Moment | None = None
     order: Literal["break-before-make", "make-before-break"] = "break-before-make"
 
     @property

@@ -214,3 +214,11 @@ def test_reference_problems_are_reported_with_other_problems() -> None:
         " (hint: write e.g. 90s, 15m, 2h, 1d, 1h30m or ISO 8601 like PT2H)",
         "schedules.toml:11:1: error: a needs at least 1 item(s)",
     ]
+
+
+def test_cron_that_never_fires_is_refused() -> None:
+    text = DIGA + '[[maintenance]]\nname = "m"\nflows = ["support:1"]\ncron = "0 0 31 2 *"\n'
+    assert problems(text + 'duration = "1h"\n') == [
+        "schedules.toml:7:1: error: cron '0 0 31 2 *' never fires"
+        " (hint: check day-of-month against the month)"
+    ]
