@@ -120,17 +120,17 @@ async def test_5xx_on_activate_is_reread_then_sent_again(emu: Any, connect: Any)
 async def test_query_limit_bursts_are_retried(
     emu: Any, environment: Environment, account_for: Any
 ) -> None:
-    emu.set_fault("bitrix24", bucket_threshold=3, bucket_drain_per_s=50)
+    emu.set_fault("bitrix24", bucket_threshold=3, bucket_drain_per_s=100)
     patient = replace(environment, retry=RetryPolicy(scale=0.1))
     crm = build_provider("crm", account_for("crm", rate=50, burst=100), patient)
-    ids = ids_with(emu, True)
+    ids = ids_with(emu, True)[:6]
     try:
         results = await asyncio.gather(*(crm.set_state(i, State.DISABLED) for i in ids))
     finally:
         await crm.aclose()
     assert all(r.ok for r in results), [r.reason for r in results]
     assert 503 in {r["status"] for r in emu.requests("bitrix24")}
-    assert all(flow["active"] is False for flow in raw(emu).values())
+    assert all(raw(emu)[i]["active"] is False for i in ids)
 
 
 async def test_client_side_bucket_keeps_under_the_limit(emu: Any, connect: Any) -> None:
