@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowtui.config import Config
 from flowtui.rules import local_instant, merge_windows, timeline_for
@@ -180,3 +182,28 @@ def test_alternation_every_half_period(make_config: MakeConfig) -> None:
         (utc(2026, 11, 1, 12), utc(2026, 11, 2)),
         (utc(2026, 11, 2, 12), utc(2026, 11, 3)),
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31)),
+    st.sampled_from(["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "UTC"]),
+)
+def test_local_instant_is_the_first_instant_at_or_after_the_wall_time(
+    wall: datetime, zone_name: str
+) -> None:
+    zone = ZoneInfo(zone_name)
+    instant = local_instant(wall, zone)
+
+    def wall_of(moment: datetime) -> datetime:
+        return moment.astimezone(zone).replace(tzinfo=None)
+
+    second = timedelta(seconds=1)
+    if wall_of(instant) == wall:
+        # It exists: no earlier instant shows the same wall time (the first of two).
+        assert wall_of(instant - timedelta(hours=1)) != wall
+        assert wall_of(instant - timedelta(minutes=30)) != wall
+    else:
+        # It does not exist: `instant` is the first one past it.
+        assert wall_of(instant) > wall
+        assert wall_of(instant - second) < wall
