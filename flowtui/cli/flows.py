@@ -69,6 +69,8 @@ class Row:
         if self.error is not None:
             return f"{self.ref}  failed: {self.error}"
         if self.outcome == "would_change":
+            if self.desired is None:
+                return f"{self.ref}  would {self.action}"
             return f"{self.ref}  would change: {self.before} → {self.desired}"
         if self.outcome == "already":
             return f"{self.ref}  already {self.state}"

@@ -220,3 +220,11 @@ def test_create_where_the_platform_cannot_is_a_usage_error(emu: Any, cli: CliRun
     result = cli("create", "studio", "x")
     assert result.exit_code == 2
     assert "cannot create flows" in result.stderr
+
+
+def test_publish_dry_run_says_what_it_would_do(emu: Any, cli: CliRun) -> None:
+    flow_id = pick(emu, published=False)
+    result = cli("publish", f"support:{flow_id}", "--dry-run")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"support:{flow_id}  would publish"
+    assert diga(emu)[flow_id]["published"] is False
