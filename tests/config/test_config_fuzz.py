@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 import tomli_w
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -84,3 +87,38 @@ def test_check_on_any_bytes_exits_0_or_2(tmp_path: Path, content: bytes) -> None
     assert result.exit_code in (0, 2)
     problems = _problems(lambda: load_config(path))
     assert all(str(problem).startswith(str(path)) for problem in problems or ())
+
+
+EXAMPLE = tomllib.loads((Path(__file__).parents[2] / "schedules.toml").read_text())
+
+
+def _leaves(value: object, path: tuple = ()) -> list[tuple]:
+    if isinstance(value, dict):
+        return [leaf for key, item in value.items() for leaf in _leaves(item, (*path, key))]
+    if isinstance(value, list):
+        return [path] + [leaf for i, item in enumerate(value) for leaf in _leaves(item, (*path, i))]
+    return [path]
+
+
+def _replaced(document: Any, path: tuple, value: object) -> Any:
+    if not path:
+        return value
+    copy = list(document) if isinstance(document, list) else dict(document)
+    copy[path[0]] = _replaced(document[path[0]], path[1:], value)
+    return copy
+
+
+@FUZZ
+@given(st.data())
+def test_check_and_plan_on_a_mutated_example_exit_0_or_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: st.DataObject
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    path = data.draw(st.sampled_from(_leaves(EXAMPLE)))
+    document = _replaced(EXAMPLE, path, data.draw(SCALARS))
+    target = tmp_path / "schedules.toml"
+    target.write_text(tomli_w.dumps(document))
+    for command in (["check"], ["plan", "--from", "2027-03-27T00:00:00Z", "--hours", "30"]):
+        result = CliRunner().invoke(main, ["--config", str(target), *command])
+        assert result.exception is None or isinstance(result.exception, SystemExit), command
+        assert result.exit_code in (0, 2)
