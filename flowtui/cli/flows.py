@@ -272,15 +272,16 @@ async def change(
         wanted = desired_state(action, now)
         if isinstance(wanted, ProviderError):
             rows[ref] = Row(ref, action, "failed", now.state, error=wanted)
+        elif now.state == wanted:  # converge: change only what differs
+            rows[ref] = Row(ref, action, "already", now.state, wanted)
         elif dry_run:
-            outcome = "already" if now.state == wanted else "would_change"
-            rows[ref] = Row(ref, action, outcome, now.state, wanted, before=now.state)
+            rows[ref] = Row(ref, action, "would_change", now.state, wanted, before=now.state)
         else:
             plan[ref] = wanted
-    if dry_run:
-        return [rows[ref] for ref in refs]
     if plan and not yes and session.config.settings.confirm and sys.stdin.isatty():
-        click.confirm(f"{action} {len(plan)} flow(s)?", abort=True, err=True)
+        click.confirm(f"{action} {len(plan)} of {len(refs)} flow(s)?", abort=True, err=True)
+    if not plan:
+        return [rows[ref] for ref in refs]
     audit = Audit(session.state_dir)
     try:
         intents = audit.intents(
