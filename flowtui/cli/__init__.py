@@ -6,10 +6,13 @@ from pathlib import Path
 
 import click
 
+from flowtui.cli.audit import audit
 from flowtui.cli.check import check
 from flowtui.cli.context import CliContext
+from flowtui.cli.daemon import daemon
 from flowtui.cli.emulate import emulate
 from flowtui.cli.flows import COMMANDS as FLOW_COMMANDS
+from flowtui.cli.override import override
 from flowtui.cli.plan import plan
 
 
@@ -39,3 +42,6 @@ for command in FLOW_COMMANDS:
 main.add_command(check)
 main.add_command(plan)
 main.add_command(emulate)
+main.add_command(daemon)
+main.add_command(audit)
+main.add_command(override)

@@ -289,10 +289,12 @@ class Reconciler:
         priors = {name: self.store.prior_states(name) for name in self._restoring}
         schedule = Schedule(self.config, known)
         desired = schedule.desired(now, priors, overrides_from(self.store, now))
-        governed = {
-            key: want
-            for key, want in desired.items()
-            if isinstance(key, FlowRef) and want.state in SETTABLE
+        governed = {  # sorted, so that logs and audit rows come in a stable order
+            key: desired[key]
+            for key in sorted(
+                (k for k in desired if isinstance(k, FlowRef)), key=lambda ref: tuple(ref)
+            )
+            if desired[key].state in SETTABLE
         }
         unread = [ref for ref in governed if ref not in readings and ref.account not in known]
         readings.update(await self.read(unread))

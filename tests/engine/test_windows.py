@@ -27,7 +27,7 @@ end = {(T0 + end).isoformat()}
 async def test_window_disables_then_restores_each_flow_and_touches_nothing_else(
     emu: Any, flows: Flows, write_config: Any, open_engine: OpenEngine, store: SqliteStore
 ) -> None:
-    on = flows.pick("diga", 2, status="ENABLED", published=True)
+    on = sorted(flows.pick("diga", 2, status="ENABLED", published=True))
     off = flows.pick("diga", 1, status="DISABLED", published=True)
     bystander = flows.pick("diga", 3, status="ENABLED", published=True)[2]
     refs = [f"support:{i}" for i in [*on, *off]]

@@ -1,0 +1,119 @@
+"""`flowtui audit`: the audit log, newest first, as a table or JSON lines."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from flowtui.cli.context import CliContext, fail
+from flowtui.config import AccountWildcard, ConfigError, UnknownReference, load_config
+from flowtui.durations import parse_duration
+from flowtui.engine.daemon import default_state_dir
+from flowtui.model import FlowRef
+from flowtui.store import DB_NAME, AuditRecord, SqliteStore, StoreError
+
+JSON_HELP = (
+    "With --json: one JSON object per record and line, newest first, fields id, event_type "
+    "(intent | outcome | drift | override | …), intent_id, account, flow_id, old_status, "
+    "new_status, changed_by, timestamp (UTC ISO 8601), result, error, reason."
+)
+
+
+def state_dir_of(cli: CliContext) -> Path:
+    """--state-dir, else the config's `state_dir`, else the platform state directory."""
+    if cli.state_dir is not None:
+        return cli.state_dir
+    try:
+        configured = load_config(cli.resolved_config_path()).settings.state_dir
+    except ConfigError:
+        configured = None
+    return configured or default_state_dir()
+
+
+def parse_ref(cli: CliContext, text: str) -> FlowRef:
+    """An alias (when the config can be read) or account:flow_id; exits 2 otherwise."""
+    try:
+        target = load_config(cli.resolved_config_path()).resolve(text)
+    except (ConfigError, UnknownReference):
+        try:
+            return FlowRef.parse(text)
+        except ValueError as exc:
+            fail(str(exc))
+    if isinstance(target, AccountWildcard):
+        fail(f"{text} names every flow of an account; name one flow (account:flow_id)")
+    return target
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """A duration back from now (`1d`, `2h`) or an ISO 8601 time (UTC when no offset)."""
+    try:
+        return now - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--since {text!r} is neither a duration (1d, 2h) nor an ISO 8601 time")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _table(records: list[AuditRecord]) -> list[str]:
+    header = ("TIME (UTC)", "EVENT", "FLOW", "CHANGE", "RESULT", "BY", "REASON / ERROR")
+    rows = [header]
+    for record in records:
+        change = f"{record.old_status or '-'} → {record.new_status or '-'}"
+        note = record.reason or ""
+        if record.error:
+            note = f"{note}: {record.error}" if note else record.error
+        rows.append(
+            (
+                record.timestamp.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                record.event_type,
+                str(record.flow),
+                change,
+                record.result or "-",
+                record.changed_by,
+                note,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    return [
+        "  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]]).rstrip()
+        for row in rows
+    ]
+
+
+@click.command(help=f"Show the audit log, newest first. {JSON_HELP}")
+@click.option("--since", metavar="T", help="Only records since T: a duration back (1d) or a time.")
+@click.option("--flow", "flow_text", metavar="REF", help="Only this flow (account:id or alias).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many records.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines on stdout.")
+@click.pass_obj
+def audit(
+    cli: CliContext, since: str | None, flow_text: str | None, limit: int | None, as_json: bool
+) -> None:
+    state_dir = state_dir_of(cli)
+    start = parse_since(since, datetime.now(UTC)) if since else None
+    flow = parse_ref(cli, flow_text) if flow_text else None
+    if not (state_dir / DB_NAME).exists():
+        if not as_json:
+            click.echo(f"no audit log yet in {state_dir}")
+        return
+    try:
+        store = SqliteStore.in_dir(state_dir)
+        try:
+            records = store.audit(since=start, flow=flow, limit=limit)
+        finally:
+            store.close()
+    except StoreError as exc:
+        fail(str(exc))
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(record.as_json()))
+    elif records:
+        click.echo("\n".join(_table(records)))
+    else:
+        click.echo("no audit records match")

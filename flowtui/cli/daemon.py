@@ -1,0 +1,93 @@
+"""`flowtui daemon`: the headless scheduler; logs to stderr, one line per engine event."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from flowtui.cli.check import report_and_exit
+from flowtui.cli.context import (
+    EXIT_CHANGE_FAILED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliContext,
+    fail,
+)
+from flowtui.cli.flows import configure_logging
+from flowtui.config import ConfigError
+from flowtui.engine.daemon import Scheduler, install_signal_handlers
+from flowtui.engine.events import EventBus
+from flowtui.engine.lock import LockHeld
+from flowtui.engine.logprinter import LogPrinter
+from flowtui.engine.reconcile import Action, Report
+from flowtui.store import StoreError
+
+
+def _print_plan(report: Report) -> None:
+    """Dry run: what a pass would change, on stdout."""
+    for outcome in report.outcomes:
+        if outcome.action is Action.WOULD_CHANGE:
+            click.echo(
+                f"{outcome.flow}  would change: {outcome.before} → {outcome.desired}"
+                f"  [{outcome.rule}: {outcome.reason}]"
+            )
+        elif outcome.failed:
+            click.echo(f"{outcome.flow}  cannot read: {outcome.error}")
+
+
+async def _serve(scheduler: Scheduler, printer: LogPrinter, once: bool) -> Report | None:
+    printing = asyncio.create_task(printer.run())
+    try:
+        if once:
+            try:
+                return await scheduler.open()
+            finally:
+                await scheduler.close()
+        stop = asyncio.Event()
+        install_signal_handlers(scheduler, stop)
+        await scheduler.run(stop)
+        return None
+    finally:
+        printing.cancel()
+        await asyncio.gather(printing, return_exceptions=True)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Converge once and exit (1 if a change failed).")
+@click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["human", "json"]),
+    default="human",
+    show_default=True,
+    help="Log lines on stderr: readable text or one JSON object per event.",
+)
+@click.pass_obj
+def daemon(cli: CliContext, once: bool, dry_run: bool, log_format: str) -> None:
+    """Run the scheduler headless: converge now, then at every transition and resync.
+
+    SIGHUP reloads the configuration (a file that fails `check` keeps the old rules);
+    SIGTERM or SIGINT stop it after in-flight changes are verified. Exit 3 when another
+    scheduler holds the lock for the state directory."""
+    configure_logging()
+    bus = EventBus(maxsize=10_000)
+    printer = LogPrinter(bus, sys.stderr, log_format)
+    scheduler = Scheduler(cli.resolved_config_path(), cli.state_dir, bus, dry_run=dry_run)
+    try:
+        report = asyncio.run(_serve(scheduler, printer, once))
+    except ConfigError as error:
+        report_and_exit(error.problems)
+    except LockHeld as held:
+        fail(str(held), EXIT_LOCKED)
+    except StoreError as error:
+        fail(str(error), EXIT_USAGE)
+    except KeyboardInterrupt:
+        raise SystemExit(EXIT_OK) from None
+    if report is None:
+        raise SystemExit(EXIT_OK)
+    if scheduler.dry_run:
+        _print_plan(report)
+    raise SystemExit(EXIT_CHANGE_FAILED if report.failed else EXIT_OK)

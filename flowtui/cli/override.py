@@ -1,0 +1,96 @@
+"""`flowtui override`: pin flows to a state (or skip them) until a time; beats every rule."""
+
+from __future__ import annotations
+
+import getpass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import click
+
+from flowtui.cli.audit import parse_ref, state_dir_of
+from flowtui.cli.context import CliContext, fail
+from flowtui.config import ConfigError, load_config
+from flowtui.durations import parse_duration
+from flowtui.model import FlowRef
+from flowtui.store import SKIP, AuditRecord, OverrideRecord, SqliteStore, StoreError
+
+
+def parse_until(text: str, now: datetime, zone: ZoneInfo) -> datetime:
+    """A duration from now (`2h`) or a time (ISO 8601; without offset, in `zone`)."""
+    try:
+        until = now + parse_duration(text)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            fail(f"--until {text!r} is neither a duration (2h, 1d) nor an ISO 8601 time")
+        until = (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
+    if until <= now:
+        fail(f"--until {text!r} is not in the future")
+    return until
+
+
+def _zone(cli: CliContext) -> ZoneInfo:
+    try:
+        return ZoneInfo(load_config(cli.resolved_config_path()).settings.timezone)
+    except ConfigError:
+        return ZoneInfo("UTC")
+
+
+@click.command()
+@click.argument("refs", nargs=-1, required=True, metavar="REF...")
+@click.option(
+    "--state",
+    type=click.Choice(["enabled", "disabled", SKIP]),
+    help="Pin to this state; skip: the scheduler does not touch the flow.",
+)
+@click.option("--until", metavar="T", help="End of the pin: a duration (2h) or a time.")
+@click.option("--clear", is_flag=True, help="Remove the overrides of REF... instead.")
+@click.pass_obj
+def override(
+    cli: CliContext, refs: tuple[str, ...], state: str | None, until: str | None, clear: bool
+) -> None:
+    """Pin flows for a while: the scheduler keeps them at --state until --until, whatever
+    the rules say. An override always has an end. `--clear` removes it early."""
+    if clear and (state or until):
+        fail("--clear takes no --state or --until")
+    if not clear and not (state and until):
+        fail("give --state and --until (an override always has an end), or --clear")
+    flows = [parse_ref(cli, text) for text in refs]
+    now = datetime.now(UTC)
+    end = None if clear else parse_until(until or "", now, _zone(cli))
+    who = f"cli:{getpass.getuser()}"
+    try:
+        store = SqliteStore.in_dir(state_dir_of(cli))
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        for flow in flows:
+            click.echo(_apply(store, flow, state, end, who, now))
+    except StoreError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+
+
+def _apply(
+    store: SqliteStore,
+    flow: FlowRef,
+    state: str | None,
+    until: datetime | None,
+    who: str,
+    now: datetime,
+) -> str:
+    """Set or clear one override, audit it, and say what was done."""
+    if until is None or state is None:
+        removed = store.clear_override(flow)
+        reason = "override cleared" if removed else "no override to clear"
+        if removed:
+            store.record_event(AuditRecord("override", flow, who, now, reason=reason))
+        return f"{flow}  {reason}"
+    store.set_override(OverrideRecord(flow, state, until, who, now))
+    reason = f"override {state} until {until.isoformat()}"
+    store.record_event(AuditRecord("override", flow, who, now, new_status=state, reason=reason))
+    pinned = "skipped by the scheduler" if state == SKIP else f"pinned {state}"
+    return f"{flow}  {pinned} until {until:%Y-%m-%d %H:%M:%S} UTC"
