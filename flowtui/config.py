@@ -8,6 +8,7 @@ file back lives in flowtui.config_writer.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import tomllib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -408,10 +409,22 @@ class AccountWildcard(NamedTuple):
         return f"{self.account}:*"
 
 
-@dataclass(frozen=True)
 class _Source:
-    file: str
-    positions: PositionIndex
+    """The text a configuration came from; positions are indexed only when a problem
+    needs one."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.text = text
+
+    @functools.cached_property
+    def positions(self) -> PositionIndex:
+        return index_positions(self.text)
+
+    def problem(
+        self, path: Sequence[str | int], message: str, hint: str | None = None
+    ) -> ConfigProblem:
+        return ConfigProblem(self.file, *self.positions.locate(path), message, hint)
 
 
 class Config(_Model):
@@ -444,8 +457,7 @@ class Config(_Model):
         this configuration was parsed from."""
         if self._source is None:
             return ConfigProblem("<config>", 1, 1, message, hint)
-        line, column = self._source.positions.locate(path)
-        return ConfigProblem(self._source.file, line, column, message, hint)
+        return self._source.problem(path, message, hint)
 
 
 def resolve_ref(
@@ -549,19 +561,16 @@ def parse_config(text: str, filename: str = "schedules.toml") -> Config:
                 )
             ]
         ) from None
-    positions = index_positions(text)
-    problems = [
-        ConfigProblem(filename, *positions.locate(path), message, hint)
-        for path, message, hint in _reference_problems(raw)
-    ]
+    source = _Source(filename, text)
+    problems = [source.problem(*located) for located in _reference_problems(raw)]
     config = None
     try:
         config = Config.model_validate(raw)
     except ValidationError as error:
-        problems.extend(_problems_from(error, raw, filename, positions))
+        problems.extend(_problems_from(error, raw, source))
     if problems or config is None:
         raise ConfigError(sorted(problems, key=lambda problem: (problem.line, problem.column)))
-    config._source = _Source(filename, positions)
+    config._source = source
     return config
 
 
@@ -621,7 +630,7 @@ def _known_keys(raw: Any, path: tuple[str | int, ...]) -> list[str]:
 
 
 def _problems_from(
-    error: ValidationError, raw: dict[str, Any], filename: str, positions: PositionIndex
+    error: ValidationError, raw: dict[str, Any], source: _Source
 ) -> Iterator[ConfigProblem]:
     for detail in error.errors():
         loc = detail["loc"]
@@ -655,5 +664,4 @@ def _problems_from(
         else:
             message = detail["msg"].removeprefix("Value error, ")
             message = f"{key}: {message}" if key else message
-        line, column = positions.locate(path)
-        yield ConfigProblem(filename, line, column, message, hint)
+        yield source.problem(path, message, hint)

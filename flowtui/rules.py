@@ -339,12 +339,15 @@ class Schedule:
         for name, account in config.accounts.items():
             if isinstance(account, Bitrix24Account) and name not in self._known:
                 self._known[name] = [str(flow_id) for flow_id in account.flow_ids]
+        self._resolved = {
+            ref: config.resolve(ref)
+            for ref in itertools.chain(
+                config.flows.values(), *(_rule_refs(rule) for rule in config.rules)
+            )
+        }
         # Without a flow list, `account:*` still covers the account's flows the file names.
         self._named: dict[str, set[FlowRef]] = {}
-        for ref in itertools.chain(
-            config.flows.values(), *(_rule_refs(rule) for rule in config.rules)
-        ):
-            key = config.resolve(ref)
+        for key in self._resolved.values():
             if isinstance(key, FlowRef):
                 self._named.setdefault(key.account, set()).add(key)
         self._span_cache: tuple[datetime, datetime, dict[int, _Span]] | None = None
@@ -364,7 +367,7 @@ class Schedule:
     def _expand(self, refs: Iterable[str]) -> frozenset[FlowKey]:
         keys: set[FlowKey] = set()
         for ref in refs:
-            key = self.config.resolve(ref)
+            key = self._resolved[ref]
             if isinstance(key, AccountWildcard) and key.account in self._known:
                 keys.update(FlowRef(key.account, flow) for flow in self._known[key.account])
             elif isinstance(key, AccountWildcard):
