@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -55,15 +56,19 @@ def _state(value: Target) -> str:
     return "untouched" if value is None else str(value)
 
 
-def _zone(config: Config, rule: str) -> ZoneInfo:
-    for candidate in config.rules:
-        if candidate.name == rule:
-            return config.zone(candidate)
-    return ZoneInfo(config.settings.timezone)
+ZoneOf = Callable[[str], ZoneInfo]
 
 
-def _row(config: Config, transition: Transition) -> dict[str, str]:
-    local = transition.at.astimezone(_zone(config, transition.rule))
+def _zones(config: Config) -> ZoneOf:
+    """Each rule's zone by rule name (looked up once, not per transition: a week of a
+    thousand rules has tens of thousands); the settings' zone for overrides."""
+    by_name = {rule.name: config.zone(rule) for rule in reversed(config.rules)}
+    default = ZoneInfo(config.settings.timezone)
+    return lambda rule: by_name.get(rule, default)
+
+
+def _row(zone_of: ZoneOf, transition: Transition) -> dict[str, str]:
+    local = transition.at.astimezone(zone_of(transition.rule))
     return {
         "at": transition.at.isoformat(),
         "local": local.isoformat(),
@@ -75,11 +80,11 @@ def _row(config: Config, transition: Transition) -> dict[str, str]:
     }
 
 
-def _table(config: Config, transitions: list[Transition]) -> list[str]:
+def _table(zone_of: ZoneOf, transitions: list[Transition]) -> list[str]:
     header = ("when (rule's zone)", "UTC", "rule", "flow", "change")
     rows = [header]
     for transition in transitions:
-        local = transition.at.astimezone(_zone(config, transition.rule))
+        local = transition.at.astimezone(zone_of(transition.rule))
         rows.append(
             (
                 local.strftime("%a %Y-%m-%d %H:%M %Z"),
@@ -114,10 +119,11 @@ def plan(cli: CliContext, start: str | None, hours: float, as_json: bool) -> Non
     begin = _start(start, ZoneInfo(config.settings.timezone))
     priors, overrides = _recorded(cli, config, begin)
     found = Schedule(config).transitions(begin, begin + timedelta(hours=hours), priors, overrides)
+    zone_of = _zones(config)
     if as_json:
-        for transition in found:
-            click.echo(json.dumps(_row(config, transition)))
+        if found:
+            click.echo("\n".join(json.dumps(_row(zone_of, transition)) for transition in found))
     elif not found:
         click.echo(f"no transitions in the {hours:g} hours from {begin:%Y-%m-%d %H:%M} UTC")
     else:
-        click.echo("\n".join(_table(config, found)))
+        click.echo("\n".join(_table(zone_of, found)))
