@@ -29,9 +29,10 @@ from flowtui.changes import (
     record_outcomes,
 )
 from flowtui.cli.context import EXIT_CHANGE_FAILED, EXIT_OK, EXIT_USAGE, CliContext, fail
+from flowtui.cli.governed import conflicts, offer_overrides
 from flowtui.config import AccountWildcard, Config, ConfigError, UnknownReference, load_config
 from flowtui.model import FlowRef, State
-from flowtui.providers.base import Flow, Provider, ProviderError
+from flowtui.providers.base import Flow, Outcome, Provider, ProviderError
 from flowtui.providers.bulk import converge_many
 from flowtui.providers.redaction import LOGGER_NAME, redact
 from flowtui.providers.registry import Environment, build_provider
@@ -253,6 +254,21 @@ class Audit:
         except StoreError as exc:
             click.echo(f"flowtui: warning: {exc}", err=True)
 
+    def offer_overrides(self, config: Config, changed: Mapping[FlowRef, State], ask: bool) -> None:
+        """Flows a rule governs would be set back by the scheduler: offer to pin them."""
+        now = datetime.now(UTC)
+        try:
+            found = conflicts(config, self.store, changed, now)
+            offer_overrides(
+                found,
+                self.store,
+                ask=ask and sys.stdin.isatty(),
+                changed_by=self.changed_by,
+                now=now,
+            )
+        except StoreError as exc:
+            click.echo(f"flowtui: warning: {exc}", err=True)
+
     def close(self) -> None:
         self.store.close()
 
@@ -301,6 +317,9 @@ async def change(
                 error=result.error,
             )
         audit.outcomes(intents, rows.values())
+        changed = {r.ref: r.state for r in results if r.outcome is Outcome.CHANGED}
+        if changed:
+            audit.offer_overrides(session.config, changed, ask=not yes and not as_json)
     finally:
         audit.close()
     return [rows[ref] for ref in refs]

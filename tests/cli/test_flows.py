@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import click
 from click.testing import Result
 
+from flowtui.cli.governed import RuleConflict, offer_overrides
+from flowtui.model import FlowRef, State
+from flowtui.rules import DesiredState
 from flowtui.store import SqliteStore
 
 CliRun = Callable[..., Result]
@@ -228,3 +233,45 @@ def test_publish_dry_run_says_what_it_would_do(emu: Any, cli: CliRun) -> None:
     assert result.exit_code == 0
     assert result.stdout.strip() == f"support:{flow_id}  would publish"
     assert diga(emu)[flow_id]["published"] is False
+
+
+def freeze_rule(end: datetime) -> str:
+    return f"""
+[[maintenance]]
+name = "freeze"
+flows = ["support:*"]
+start = 2020-01-01T00:00:00Z
+end = {end.replace(microsecond=0).isoformat()}
+state = "disabled"
+enforce = true
+"""
+
+
+def test_changing_a_governed_flow_by_hand_points_to_an_override(
+    emu: Any, cli: CliRun, config_for: Any
+) -> None:
+    end = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
+    flow_id = pick(emu, status="DISABLED", published=True)
+    result = cli("enable", f"support:{flow_id}", config=config_for(extra=freeze_rule(end)))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == (
+        f"flowtui: note: support:{flow_id} is governed by rule 'freeze', which wants disabled; "
+        "the scheduler will set it back at once — to keep it: flowtui override "
+        f"support:{flow_id} --state enabled --until {end.isoformat()}"
+    )
+    quiet = cli("disable", f"support:{flow_id}", config=config_for(extra=freeze_rule(end)))
+    assert quiet.stderr == ""  # what the rule wants: nothing to offer
+
+
+def test_the_offer_accepted_pins_the_flow(tmp_path: Path, monkeypatch: Any) -> None:
+    store = SqliteStore.in_dir(tmp_path)
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    until = now + timedelta(days=3)
+    want = DesiredState(State.DISABLED, "freeze", True, "maintenance window 'freeze'")
+    found = [RuleConflict(FlowRef("support", "wf_1"), State.ENABLED, want, until)]
+    monkeypatch.setattr(click, "confirm", lambda *args, **kwargs: True)
+    offer_overrides(found, store, ask=True, changed_by="cli:test", now=now)
+    (pin,) = store.overrides(now=now)
+    assert (pin.flow, pin.state, pin.until) == (FlowRef("support", "wf_1"), "enabled", until)
+    assert [r.event_type for r in store.audit()] == ["override"]
+    store.close()
