@@ -27,7 +27,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -468,8 +468,17 @@ class Schedule:
         overrides: Iterable[Override] = (),
     ) -> list[Transition]:
         """Every change of a desired state at an instant in [start, end), sorted."""
-        overrides = list(overrides)
-        priors = prior_states or {}
+        return [
+            transition
+            for batch in self._transition_batches(start, end, prior_states or {}, list(overrides))
+            for transition in batch
+        ]
+
+    def _transition_batches(
+        self, start: datetime, end: datetime, priors: PriorStates, overrides: list[Override]
+    ) -> Iterator[list[Transition]]:
+        """The transitions of each instant in [start, end) where some may happen, in time
+        order (a batch may be empty)."""
         spans = self._spans(start - _TICK, end)
         changes: dict[datetime, set[int]] = {}
         for entry in self._entries:
@@ -486,7 +495,6 @@ class Schedule:
             for flow in entry.flows:
                 members.setdefault(flow, []).append(entry)
         current = self._evaluate(start - _TICK, self._entries, spans, priors, overrides, True)
-        found = []
         for moment in sorted(changes):
             affected = frozenset().union(
                 *(by_index[i].flows for i in changes[moment]),
@@ -494,18 +502,19 @@ class Schedule:
             )
             entries = {e.index: e for flow in affected for e in members.get(flow, ())}
             now = self._evaluate(moment, entries.values(), spans, priors, overrides, True, affected)
+            batch = []
             for flow in affected:
                 before, after = current.get(flow), now.get(flow)
                 old = before.state if before else None
                 new = after.state if after else None
                 if old != new:
                     rule = (after or before).rule  # type: ignore[union-attr]
-                    found.append(Transition(moment, rule, flow, old, new))
+                    batch.append(Transition(moment, rule, flow, old, new))
                 if after is None:
                     current.pop(flow, None)
                 else:
                     current[flow] = after
-        return sorted(found, key=lambda t: (t.at, t.rule, str(t.flow)))
+            yield sorted(batch, key=lambda t: (t.rule, str(t.flow)))
 
     def next_transition(
         self,
@@ -518,9 +527,11 @@ class Schedule:
         overrides = list(overrides)
         begin = after + _TICK
         for horizon in _LOOKBACK:
-            found = self.transitions(begin, begin + horizon, prior_states, overrides)
-            if found:
-                return found[0]
+            for batch in self._transition_batches(
+                begin, begin + horizon, prior_states or {}, overrides
+            ):
+                if batch:
+                    return batch[0]
             begin += horizon
         return None
 
