@@ -42,6 +42,7 @@ from flowtui.store import SqliteStore, StoreError
 
 MISFIRE_GRACE = timedelta(hours=6)
 TRANSITION_JOB = "transition"
+NEAR_HORIZONS = (timedelta(minutes=1), timedelta(hours=1))
 RESYNC_JOB = "resync"
 
 
@@ -85,6 +86,8 @@ class Scheduler:
         self._store: SqliteStore | None = None
         self._providers: dict[str, Provider] = {}
         self._reconciler: Reconciler | None = None
+        self._schedule: Schedule | None = None  # for finding the next transition
+        self._transition_job: str | None = None
         self._aps: AsyncIOScheduler | None = None
         self._mtime: int | None = None
         self._last_pass: datetime | None = None
@@ -121,6 +124,7 @@ class Scheduler:
             await self.close()
             raise
         providers, errors = self._build(config)
+        self._schedule = Schedule(config)
         self._reconciler = Reconciler(
             config,
             providers,
@@ -239,26 +243,43 @@ class Scheduler:
 
     def _plan_wakeup(self, now: datetime | None = None) -> None:
         """(Re)schedule the date job at the next transition after `now`."""
-        if self._reconciler is None or self._store is None:
+        if self._schedule is None or self._store is None:
             return
         now = now or self.clock.now()
-        config = self._reconciler.config
-        priors = {rule.name: self._store.prior_states(rule.name) for rule in config.maintenance}
-        found = Schedule(config).next_transition(now, priors, overrides_from(self._store, now))
-        self.next_transition = found.at if found else None
+        self.next_transition = self._find_next_transition(now)
         if self._aps is None or not self._aps.running:
             return
-        if found is None:
-            if self._aps.get_job(TRANSITION_JOB):
-                self._aps.remove_job(TRANSITION_JOB)
-            return
-        self._aps.add_job(
-            self._wake,
-            DateTrigger(run_date=found.at),
-            ("transition", found.at),
-            id=TRANSITION_JOB,
-            replace_existing=True,
+        # A job id per instant: a transition pass that schedules the next one while it still
+        # runs must not make APScheduler skip it as "already running".
+        job_id = (
+            None if self.next_transition is None else f"{TRANSITION_JOB}@{self.next_transition}"
         )
+        if self._transition_job not in (None, job_id) and self._aps.get_job(self._transition_job):
+            self._aps.remove_job(self._transition_job)
+        self._transition_job = job_id
+        if job_id is not None and self._aps.get_job(job_id) is None:
+            self._aps.add_job(
+                self._wake,
+                DateTrigger(run_date=self.next_transition),
+                ("transition", self.next_transition),
+                id=job_id,
+            )
+
+    def _find_next_transition(self, now: datetime) -> datetime | None:
+        """The first transition after `now`: near horizons first, as a rule that switches
+        every few seconds makes a long search slow."""
+        assert self._schedule is not None
+        assert self._store is not None
+        config = self._schedule.config
+        priors = {rule.name: self._store.prior_states(rule.name) for rule in config.maintenance}
+        overrides = overrides_from(self._store, now)
+        begin = now + timedelta(microseconds=1)
+        for horizon in NEAR_HORIZONS:
+            found = self._schedule.transitions(begin, now + horizon, priors, overrides)
+            if found:
+                return found[0].at
+        later = self._schedule.next_transition(now, priors, overrides)
+        return later.at if later else None
 
     # -- configuration ----------------------------------------------------------------------
 
@@ -299,6 +320,7 @@ class Scheduler:
             old = self._providers
             providers, errors = self._build(config)
             self._reconciler.update(config, providers, errors)
+            self._schedule = Schedule(config)
             await asyncio.gather(*(p.aclose() for p in old.values()), return_exceptions=True)
         self.bus.publish(ConfigReloaded(True, f"config reloaded: {len(config.rules)} rules", now))
         try:
