@@ -2,8 +2,10 @@
 
 Flows come from the account's configured ids (the platform has no list method). Reads are
 batched (≤50 `tasks.flow.Flow.get` per `batch` request); `activate` is sent only for flows
-whose `active` differs, then a verifying batch read decides. An `activate` whose answer was
-lost is never re-sent before a read shows it did not apply; a flow that still shows the
+whose `active` differs, then a verifying batch read decides. A few toggles go one request
+per flow; more go in batches of ≤50 too, because at 2 req/s one request per flow would
+take minutes for a thousand flows. An `activate` whose answer was lost (alone or with its
+batch) is never re-sent before a read shows it did not apply; a flow that still shows the
 wrong state after a confirmed toggle (someone else toggled it) gets one more
 read-compare-toggle, then a clear failure — never a silent inversion.
 """
@@ -47,6 +49,7 @@ from flowtui.providers.transport import (
 log = logging.getLogger(LOGGER_NAME)
 
 BATCH = 50
+SINGLE_TOGGLES = BATCH // 2  # up to this many toggles: one request each; more: batches
 TOGGLE_ROUNDS = 2  # confirmed toggles per flow: the first, and one more if someone else toggled
 UNKNOWN_ROUNDS = 3  # toggles whose answer was lost, each re-read before another is sent
 AUTH_CODES = {
@@ -187,24 +190,39 @@ class Bitrix24Provider(BaseProvider):
             raw=data,
         )
 
-    async def _read_chunk(self, ids: Sequence[str]) -> dict[str, Flow | ProviderError]:
+    async def _batch(
+        self, method: str, ids: Sequence[str], *, idempotent: bool = True
+    ) -> tuple[dict[str, Any], dict[str, ProviderError]]:
+        """One `batch` request calling `method` for each flow: results and errors by flow
+        id (a flow in neither got no word from the platform)."""
         keys = {f"f{n}": flow_id for n, flow_id in enumerate(ids)}
-        commands = {key: f"tasks.flow.Flow.get?flowId={flow_id}" for key, flow_id in keys.items()}
-        try:
-            answer = await self._call("batch", {"halt": 0, "cmd": commands})
-        except ProviderError as exc:
-            return dict.fromkeys(ids, exc)
+        commands = {key: f"{method}?flowId={flow_id}" for key, flow_id in keys.items()}
+        answer = await self._call("batch", {"halt": 0, "cmd": commands}, idempotent=idempotent)
         answer = answer if isinstance(answer, dict) else {}
         results = _as_mapping(answer.get("result"))
         errors = _as_mapping(answer.get("result_error"))
+        return (
+            {flow_id: results[key] for key, flow_id in keys.items() if key in results},
+            {
+                flow_id: bitrix_error(400, _as_mapping(errors[key]))
+                for key, flow_id in keys.items()
+                if key in errors
+            },
+        )
+
+    async def _read_chunk(self, ids: Sequence[str]) -> dict[str, Flow | ProviderError]:
+        try:
+            results, errors = await self._batch("tasks.flow.Flow.get", ids)
+        except ProviderError as exc:
+            return dict.fromkeys(ids, exc)
         found: dict[str, Flow | ProviderError] = {}
-        for key, flow_id in keys.items():
+        for flow_id in ids:
             try:
-                if key in errors:
-                    raise bitrix_error(400, _as_mapping(errors[key]))
-                if key not in results:
+                if flow_id in errors:
+                    raise errors[flow_id]
+                if flow_id not in results:
                     raise PlatformError("batch answer has no result for this flow")
-                found[flow_id] = self._flow(results[key])
+                found[flow_id] = self._flow(results[flow_id])
             except ProviderError as exc:
                 found[flow_id] = exc
         return found
@@ -241,9 +259,35 @@ class Bitrix24Provider(BaseProvider):
             return False
         except ProviderError as exc:
             return exc
-        if result is not True:
-            return PlatformError(f"activate answered {result!r}")
-        return True
+        return _confirmed(result)
+
+    async def _activate_chunk(self, ids: Sequence[str]) -> dict[str, bool | ProviderError]:
+        """Toggle up to 50 flows in one batch; per flow as `_activate` answers."""
+        try:
+            results, errors = await self._batch("tasks.flow.Flow.activate", ids, idempotent=False)
+        except OutcomeUnknown:
+            return dict.fromkeys(ids, False)
+        except ProviderError as exc:
+            return dict.fromkeys(ids, exc)
+        outcomes: dict[str, bool | ProviderError] = {}
+        for flow_id in ids:
+            if flow_id in errors:
+                outcomes[flow_id] = errors[flow_id]
+            elif flow_id in results:
+                outcomes[flow_id] = _confirmed(results[flow_id])
+            else:
+                outcomes[flow_id] = False  # no word on this flow: re-read before anything else
+        return outcomes
+
+    async def _toggle(self, ids: Sequence[str]) -> list[bool | ProviderError]:
+        """`activate` each flow: one request per flow for a few, batches of ≤50 for more."""
+        if len(ids) <= SINGLE_TOGGLES:
+            return list(await asyncio.gather(*(self._activate(i) for i in ids)))
+        chunks = [ids[n : n + BATCH] for n in range(0, len(ids), BATCH)]
+        outcomes: dict[str, bool | ProviderError] = {}
+        for part in await asyncio.gather(*(self._activate_chunk(c) for c in chunks)):
+            outcomes.update(part)
+        return [outcomes[i] for i in ids]
 
     async def set_state(self, flow_id: str, state: State) -> ChangeResult:
         return (await self.set_states({flow_id: state}))[0]
@@ -277,7 +321,7 @@ class Bitrix24Provider(BaseProvider):
                     to_toggle.append(flow_id)
                 else:
                     results[flow_id] = verdict
-            sent = await asyncio.gather(*(self._activate(i) for i in to_toggle))
+            sent = await self._toggle(to_toggle)
             pending = []
             for flow_id, outcome in zip(to_toggle, sent, strict=True):
                 if isinstance(outcome, ProviderError):
@@ -327,6 +371,11 @@ class Bitrix24Provider(BaseProvider):
 
 def _int_id(flow_id: str) -> int | str:
     return int(flow_id) if str(flow_id).isdigit() else flow_id
+
+
+def _confirmed(result: Any) -> bool | ProviderError:
+    """True for the `true` a confirmed `activate` answers; anything else is an error."""
+    return True if result is True else PlatformError(f"activate answered {result!r}")
 
 
 def _state_of(found: Flow | ProviderError) -> State:
