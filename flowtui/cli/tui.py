@@ -1,0 +1,26 @@
+"""`flowtui tui` (and bare `flowtui`): the interactive app. Textual is imported only when
+the command runs, so the rest of the CLI starts without it."""
+
+from __future__ import annotations
+
+import click
+
+from flowtui.cli.check import load_or_exit
+from flowtui.cli.context import CliContext, fail
+from flowtui.store import StoreError
+
+
+@click.command("tui")
+@click.option("--read-only", is_flag=True, help="Refuse every change (also: read_only = true).")
+@click.pass_obj
+def tui(obj: CliContext, read_only: bool) -> None:
+    """Open the live table of every flow; the scheduler runs inside when it can."""
+    from flowtui.tui.launch import build_app
+
+    config = load_or_exit(obj)
+    state_dir = obj.state_dir or config.settings.state_dir or obj.resolved_state_dir()
+    try:
+        app = build_app(obj.resolved_config_path(), state_dir, read_only=read_only)
+    except StoreError as exc:
+        fail(str(exc))
+    app.run()

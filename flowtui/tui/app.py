@@ -1,0 +1,410 @@
+"""The flowtui app: one live table of every flow, keys to change them, and screens for
+schedules, audit and details.
+
+Every change goes through `FlowtuiApp.guard` (read-only mode refuses it there, with a
+visible notice) and then through flowtui.changes (audited as `tui:<user>`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input
+
+from flowtui.config import Config
+from flowtui.model import FlowRef, State
+from flowtui.providers.base import SETTABLE, ChangeResult, Flow, ProviderError
+from flowtui.store import StoreError
+from flowtui.tui.commands import FlowCommands
+from flowtui.tui.control import Control, FlowRow, Snapshot, is_rule_governed
+from flowtui.tui.scheduler_link import SchedulerLink
+from flowtui.tui.screens.audit import AuditScreen
+from flowtui.tui.screens.confirm import PIN, ConfirmScreen
+from flowtui.tui.screens.details import DetailsScreen
+from flowtui.tui.screens.help import HelpScreen
+from flowtui.tui.screens.override import OverrideRequest, OverrideScreen
+from flowtui.tui.screens.schedules import SchedulesScreen
+from flowtui.tui.widgets.flow_table import FlowTable
+from flowtui.tui.widgets.status_bar import StatusBar
+
+PIN_FALLBACK = timedelta(hours=24)  # pin length when a governing rule has no next change
+MAX_ERROR_NOTES = 3
+
+
+class MainScreen(Screen[None]):
+    """The flow table, the filter line and the status bar."""
+
+    CSS_PATH = "main.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("r", "app.refresh_now", "Refresh", id="refresh"),
+        Binding("s", "app.schedules", "Schedules", id="schedules"),
+        Binding("a", "app.audit", "Audit", id="audit"),
+        Binding("P", "app.pause", "Pause", id="pause"),
+        Binding("escape", "clear", "Clear", show=False),
+    ]
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        super().__init__()
+        self.zone = zone
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="⏻")
+        with Vertical(id="body"):
+            yield FlowTable(self.zone, id="flows")
+            yield Input(placeholder="filter: account, platform, state or name", id="filter")
+            yield StatusBar(self.zone, id="status")
+        yield Footer()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear(self) -> None:
+        table = self.query_one(FlowTable)
+        if table.marked:
+            table.clear_marks()
+        else:
+            self.query_one("#filter", Input).value = ""
+            table.filter("")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.query_one(FlowTable).filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.input.display = bool(event.value)
+            self.query_one(FlowTable).focus()
+
+    def on_data_table_row_selected(self, event: FlowTable.RowSelected) -> None:
+        self.app.action_details()  # type: ignore[attr-defined]
+
+    # Flow keys are bound on the table as `screen.<action>`; they run the app's pipeline.
+    def action_change(self, action: str) -> None:
+        self.app.action_change(action)  # type: ignore[attr-defined]
+
+    def action_publish(self) -> None:
+        self.app.action_publish()  # type: ignore[attr-defined]
+
+    def action_override(self) -> None:
+        self.app.action_override()  # type: ignore[attr-defined]
+
+    def action_details(self) -> None:
+        self.app.action_details()  # type: ignore[attr-defined]
+
+
+class FlowtuiApp(App[None]):
+    """`FlowtuiApp(control)`; `scheduler` is the in-process scheduler link, if any."""
+
+    TITLE = "flowtui"
+    CSS_PATH: ClassVar[list[str]] = ["widgets/flow_table.tcss", "widgets/status_bar.tcss"]
+    COMMANDS = App.COMMANDS | {FlowCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+p", "command_palette", "Palette", id="palette", show=False),
+    ]
+
+    def __init__(self, control: Control, scheduler: SchedulerLink | None = None) -> None:
+        super().__init__()
+        self.control = control
+        self.scheduler = scheduler
+        self.zone = ZoneInfo(control.config.settings.timezone)
+        self.keymap = dict(control.config.keys)
+        self.rows: dict[str, FlowRow] = {}
+        self.account_errors: dict[str, str] = {}
+        self._refreshing = False
+        self.sub_title = "read-only" if control.read_only else ""
+
+    # -- start and stop -----------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        self.set_keymap(self.keymap)
+        await self.push_screen(MainScreen(self.zone))
+        self.status.update_status(self.now(), read_only=self.control.read_only, refreshing=True)
+        self.refresh_flows()
+        interval = max(self.control.config.settings.refresh.total_seconds(), 1.0)
+        self.set_interval(interval, self._tick_refresh)
+        self.set_interval(1.0, self._tick_clock)
+        if self.scheduler is not None:
+            self.scheduler.start(self)
+
+    async def on_unmount(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        await self.control.aclose()
+
+    def now(self) -> datetime:
+        return self.control.clock()
+
+    @property
+    def main(self) -> MainScreen:
+        return next(s for s in self.screen_stack if isinstance(s, MainScreen))
+
+    @property
+    def table(self) -> FlowTable:
+        return self.main.query_one(FlowTable)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.main.query_one(StatusBar)
+
+    # -- refresh ------------------------------------------------------------------------
+
+    def _tick_refresh(self) -> None:
+        if not self._refreshing:
+            self.refresh_flows()
+
+    def _tick_clock(self) -> None:
+        self.status.tick(self.now())
+
+    def action_refresh_now(self) -> None:
+        self.refresh_flows()
+
+    @work(exclusive=True, exit_on_error=False, group="refresh")
+    async def refresh_flows(self) -> None:
+        self._refreshing = True
+        try:
+            snapshot = await self.control.read_all()
+        except StoreError as exc:
+            self.notify(str(exc), title="state store", severity="error")
+            return
+        finally:
+            self._refreshing = False
+        self.apply_snapshot(snapshot)
+
+    def apply_snapshot(self, snapshot: Snapshot) -> None:
+        """Merge one read into the rows: flows of failed accounts keep their last known
+        values with the error; an account never read gets one `account:*` error row."""
+        rows = {str(ref): row for ref, row in snapshot.rows.items()}
+        for key, row in self.rows.items():
+            if row.ref.account in snapshot.errors and row.ref.flow_id != "*":
+                rows[key] = replace(row, error=snapshot.errors[row.ref.account])
+        for account, error in snapshot.errors.items():
+            if not any(row.ref.account == account for row in rows.values()):
+                ref = FlowRef(account, "*")
+                rows[str(ref)] = FlowRow(
+                    ref, self.control.kind(account), "", State.UNKNOWN, error=error
+                )
+        self.rows = rows
+        self.account_errors = snapshot.errors
+        self.table.show_rows(rows, snapshot.at)
+        upcoming = [
+            row.governance.next_change for row in rows.values() if row.governance.next_change
+        ]
+        self.status.update_status(
+            self.now(),
+            refreshed=snapshot.at,
+            refreshing=False,
+            errors=tuple(sorted(snapshot.errors)),
+            next_transition=min(upcoming, default=None),
+        )
+
+    def show_flow(self, flow: Flow, error: str | None = None) -> None:
+        """One flow's new state (a change finished, the scheduler reported it)."""
+        key = str(flow.ref)
+        old = self.rows.get(key)
+        if old is None:
+            row = self.control.row(flow)
+        else:
+            row = replace(old, state=flow.state, name=flow.name or old.name, error=error)
+            if flow.updated:
+                row.updated = flow.updated
+            if flow.raw:
+                row.raw = flow.raw
+        self.rows[key] = row
+        self.table.update_row(row)
+
+    def show_state(self, ref: FlowRef, state: State, error: str | None = None) -> None:
+        old = self.rows.get(str(ref))
+        name = old.name if old else ""
+        self.show_flow(Flow(ref, name, state, old.updated if old else None), error)
+
+    # -- the one gate for every change --------------------------------------------------
+
+    def guard(self) -> bool:
+        """False, with a visible notice, when this session may not change anything."""
+        if self.control.read_only:
+            self.notify("read-only mode: no change made", title="read-only", severity="warning")
+            return False
+        return True
+
+    # -- changes ------------------------------------------------------------------------
+
+    def action_change(self, action: str) -> None:
+        if self.guard():
+            self.change_flows(action, self.table.targets())
+
+    def action_publish(self) -> None:
+        if self.guard():
+            self.change_flows("publish", self.table.targets())
+
+    @work(group="change", exit_on_error=False)
+    async def change_flows(self, action: str, refs: list[FlowRef]) -> None:
+        if not refs:
+            self.notify("no flow under the cursor", severity="warning")
+            return
+        answer = await self._confirm(action, refs)
+        if answer is None:
+            return
+        keys = [str(ref) for ref in refs]
+        self.table.set_pending(keys, True)
+        try:
+            if action == "publish":
+                results = await self._publish(refs)
+            else:
+                results = await self._converge(action, refs)
+        except StoreError as exc:
+            self.notify(f"{exc}; no change made", title="state store", severity="error")
+            return
+        finally:
+            self.table.set_pending(keys, False)
+            self.table.clear_marks()
+        if answer == PIN:
+            self._pin(results)
+        self._report(action, results)
+
+    async def _converge(self, action: str, refs: list[FlowRef]) -> list[ChangeResult]:
+        results = await self.control.change(action, refs)
+        for result in results:
+            self.show_state(result.ref, result.state, None if result.ok else str(result.error))
+        return results
+
+    async def _publish(self, refs: list[FlowRef]) -> list[ChangeResult]:
+        found = await self.control.publish(refs)
+        results = []
+        for ref, answer in found.items():
+            if isinstance(answer, ProviderError):
+                old = self.rows.get(str(ref))
+                state = old.state if old else State.UNKNOWN
+                results.append(ChangeResult.failed(ref, state, answer, state))
+            else:
+                self.show_flow(answer)
+                results.append(
+                    ChangeResult.verified(ref, answer.state, State.UNKNOWN, answer.state)
+                )
+        return results
+
+    def _governed(self, refs: Iterable[FlowRef]) -> list[FlowRow]:
+        return [
+            row
+            for ref in refs
+            if (row := self.rows.get(str(ref))) is not None and is_rule_governed(row.governance)
+        ]
+
+    async def _confirm(self, action: str, refs: list[FlowRef]) -> str | None:
+        governed = self._governed(refs) if action != "publish" else []
+        if not governed and not self.control.config.settings.confirm:
+            return "change"
+        names = ", ".join(str(ref) for ref in refs[:3]) + (" …" if len(refs) > 3 else "")
+        question = f"{action.capitalize()} {len(refs)} flow(s)? {names}"
+        detail, pin_label = "", None
+        if governed:
+            rules = sorted({row.governance.rule or "" for row in governed})
+            detail = (
+                f"{len(governed)} of them follow rule {', '.join(rules)}, which would undo a"
+                " hand change at its next transition. Pin them with an override until then?"
+            )
+            pin_label = "Change + pin"
+        return await self.push_screen_wait(ConfirmScreen(question, detail, pin_label))
+
+    def _pin(self, results: list[ChangeResult]) -> None:
+        rows = {row.ref: row for row in self._governed(result.ref for result in results)}
+        for result in results:
+            row = rows.get(result.ref)
+            if row is None or not result.ok or result.state not in SETTABLE:
+                continue
+            transition = row.governance.next_change
+            until = transition.at if transition else self.now() + PIN_FALLBACK
+            self.control.set_override([result.ref], str(result.state), until)
+        if rows:
+            self.notify(f"pinned {len(rows)} flow(s) until the rule's next transition")
+            self.refresh_flows()
+
+    def _report(self, action: str, results: list[ChangeResult]) -> None:
+        failed = [result for result in results if not result.ok]
+        done = len(results) - len(failed)
+        if done:
+            self.notify(f"{action}: {done} flow(s) done")
+        for result in failed[:MAX_ERROR_NOTES]:
+            self.notify(f"{result.ref}: {result.error}", title=f"{action} failed", severity="error")
+        if len(failed) > MAX_ERROR_NOTES:
+            self.notify(f"… and {len(failed) - MAX_ERROR_NOTES} more failures", severity="error")
+
+    # -- override -----------------------------------------------------------------------
+
+    def action_override(self) -> None:
+        if not self.guard():
+            return
+        refs = self.table.targets()
+        if refs:
+            self.push_screen(OverrideScreen(refs, self.now()), self._apply_override)
+
+    def _apply_override(self, request: OverrideRequest | None) -> None:
+        if request is None:
+            return
+        try:
+            if request.clear:
+                count = self.control.clear_override(request.refs)
+                self.notify(f"cleared {count} override(s)")
+            else:
+                self.control.set_override(request.refs, request.state, request.until)
+                until = request.until.astimezone(self.zone).strftime("%a %H:%M")
+                self.notify(f"pinned {len(request.refs)} flow(s) {request.state} until {until}")
+        except StoreError as exc:
+            self.notify(str(exc), title="state store", severity="error")
+            return
+        self.refresh_flows()
+
+    # -- screens ------------------------------------------------------------------------
+
+    def action_details(self) -> None:
+        key = self.table.cursor_key
+        if key is not None and key in self.rows:
+            self.push_screen(DetailsScreen(self.control, self.rows[key], self.zone))
+
+    def action_schedules(self) -> None:
+        self.push_screen(SchedulesScreen(self.control, self.zone))
+
+    def action_audit(self) -> None:
+        self.push_screen(AuditScreen(self.control, self.zone))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.keymap_rows()))
+
+    def keymap_rows(self) -> list[tuple[str, str, str]]:
+        """(binding id, key, description) of every remappable key, as currently mapped."""
+        rows = []
+        for owner in (FlowTable, MainScreen, FlowtuiApp):
+            for binding in owner.BINDINGS:
+                if isinstance(binding, Binding) and binding.id:
+                    key = self.keymap.get(binding.id, binding.key)
+                    rows.append((binding.id, key, binding.description))
+        return rows
+
+    def config_saved(self, config: Config) -> None:
+        """The rule editor wrote a new configuration: use it from now on."""
+        self.control.config = config
+        if self.scheduler is not None:
+            self.scheduler.config_changed(config)
+        self.refresh_flows()
+
+    # -- scheduler ----------------------------------------------------------------------
+
+    def action_pause(self) -> None:
+        if self.scheduler is None or not self.scheduler.embedded:
+            reason = self.scheduler.reason if self.scheduler else "no scheduler in this app"
+            self.notify(f"cannot pause: {reason}", severity="warning")
+            return
+        self.scheduler.toggle_pause()

@@ -1,0 +1,251 @@
+"""The app's backend: reads every account, says which rule governs each flow and when it
+next changes, and makes audited changes. It imports no textual, so it can be tested and
+timed on its own; the widgets only draw what it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flowtui.changes import converge_audited, desired_state, publish_audited, read_flows
+from flowtui.config import Config
+from flowtui.model import FlowRef, State
+from flowtui.providers.base import ChangeResult, Flow, Provider, ProviderError
+from flowtui.providers.registry import Environment, build_providers
+from flowtui.rules import OVERRIDE, Override, Schedule, Target, Transition
+from flowtui.store import SKIP, AuditRecord, OverrideRecord, SqliteStore
+
+Clock = Callable[[], datetime]
+HORIZON = timedelta(days=7)  # how far ahead "next change" looks
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Governance:
+    """Who governs a flow now and what it does next."""
+
+    rule: str | None = None  # a rule name, "override", or None
+    desired: Target = None
+    next_change: Transition | None = None
+
+
+@dataclass
+class FlowRow:
+    """One row of the main table."""
+
+    ref: FlowRef
+    kind: str
+    name: str
+    state: State
+    updated: datetime | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None  # the reason this row (or its account) could not be read
+    governance: Governance = Governance()
+
+    @property
+    def key(self) -> str:
+        return str(self.ref)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One read of every account: its flows, and the error of each account that failed."""
+
+    rows: dict[FlowRef, FlowRow]
+    errors: dict[str, str]
+    at: datetime
+
+
+class Control:
+    """Config, providers and store for one app session; `aclose()` releases them."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        state_dir: Path,
+        config_path: Path | None = None,
+        env: Environment | None = None,
+        clock: Clock = utc_now,
+        user: str | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.state_dir = state_dir
+        self.clock = clock
+        self.read_only = read_only or config.settings.read_only
+        self.changed_by = f"tui:{user or getpass.getuser()}"
+        self.env = env or Environment(state_dir=state_dir)
+        self.providers: dict[str, Provider]
+        self.providers, build_errors = build_providers(config.accounts, self.env)
+        self.build_errors = {name: str(error) for name, error in build_errors.items()}
+        self.store = SqliteStore.in_dir(state_dir)
+        self.known: dict[str, list[str]] = {}
+
+    def kind(self, account: str) -> str:
+        return self.config.accounts[account].kind
+
+    # -- reading ------------------------------------------------------------------------
+
+    async def read_all(self) -> Snapshot:
+        """List every account concurrently; one failing account stops nothing."""
+        names = list(self.providers)
+        answers = await asyncio.gather(
+            *(self.providers[name].list_flows() for name in names), return_exceptions=True
+        )
+        rows: dict[FlowRef, FlowRow] = {}
+        errors = dict(self.build_errors)
+        for name, answer in zip(names, answers, strict=True):
+            if isinstance(answer, ProviderError):
+                errors[name] = str(answer)
+            elif isinstance(answer, BaseException):
+                errors[name] = f"unexpected error: {type(answer).__name__}"
+            else:
+                self.known[name] = [flow.ref.flow_id for flow in answer]
+                rows.update((flow.ref, self.row(flow)) for flow in answer)
+        now = self.clock()
+        governance = await asyncio.to_thread(self.governance, now)
+        for ref, row in rows.items():
+            row.governance = governance.get(ref, Governance())
+        return Snapshot(rows, errors, now)
+
+    def row(self, flow: Flow) -> FlowRow:
+        error = flow.raw.get("error") if flow.state is State.UNKNOWN else None
+        return FlowRow(
+            flow.ref,
+            self.kind(flow.ref.account),
+            flow.name,
+            flow.state,
+            flow.updated,
+            flow.raw,
+            None if error is None else str(error),
+        )
+
+    async def read_one(self, ref: FlowRef) -> Flow:
+        provider = self.providers.get(ref.account)
+        if provider is None:
+            raise ProviderError(self.build_errors.get(ref.account, f"no account {ref.account}"))
+        return await provider.get_flow(ref.flow_id)
+
+    # -- rules --------------------------------------------------------------------------
+
+    def overrides(self, now: datetime) -> list[Override]:
+        return [
+            Override(
+                record.flow, None if record.state == SKIP else State(record.state), record.until
+            )
+            for record in self.store.overrides(now=now)
+        ]
+
+    def prior_states(self) -> dict[str, dict[FlowRef, State]]:
+        return {
+            rule.name: self.store.prior_states(rule.name)
+            for rule in self.config.maintenance
+            if rule.after == "restore"
+        }
+
+    def schedule(self) -> Schedule:
+        return Schedule(self.config, self.known)
+
+    def governance(self, now: datetime) -> dict[FlowRef, Governance]:
+        """Governing rule and next change (within HORIZON) of every governed flow."""
+        schedule = self.schedule()
+        priors, overrides = self.prior_states(), self.overrides(now)
+        desired = schedule.desired(now, priors, overrides)
+        upcoming: dict[FlowRef, Transition] = {}
+        for transition in schedule.transitions(now, now + HORIZON, priors, overrides):
+            if isinstance(transition.flow, FlowRef):
+                upcoming.setdefault(transition.flow, transition)
+        found: dict[FlowRef, Governance] = {}
+        for key, wanted in desired.items():
+            if isinstance(key, FlowRef):
+                found[key] = Governance(wanted.rule, wanted.state, upcoming.get(key))
+        for ref, transition in upcoming.items():
+            if ref not in found:
+                found[ref] = Governance(None, None, transition)
+        return found
+
+    # -- changes ------------------------------------------------------------------------
+
+    async def change(self, action: str, refs: Sequence[FlowRef]) -> list[ChangeResult]:
+        """enable / disable / toggle `refs` with converge semantics, audited as `tui:<user>`."""
+        usable = [ref for ref in refs if ref.account in self.providers]
+        current = await read_flows(self.providers, usable)
+        results: dict[FlowRef, ChangeResult] = {}
+        plan: dict[FlowRef, State] = {}
+        for ref in refs:
+            found = current.get(ref)
+            if found is None:
+                error = ProviderError(self.build_errors.get(ref.account, "unknown account"))
+                results[ref] = ChangeResult.failed(ref, State.UNKNOWN, error, State.UNKNOWN)
+            elif isinstance(found, ProviderError):
+                results[ref] = ChangeResult.failed(ref, State.UNKNOWN, found, State.UNKNOWN)
+            else:
+                wanted = desired_state(action, found)
+                if isinstance(wanted, ProviderError):
+                    results[ref] = ChangeResult.failed(ref, found.state, wanted, found.state)
+                else:
+                    plan[ref] = wanted
+        before = {ref: found.state for ref, found in current.items() if isinstance(found, Flow)}
+        if plan:
+            done = await converge_audited(
+                self.store,
+                self.providers,
+                plan,
+                before,
+                changed_by=self.changed_by,
+                clock=self.clock,
+            )
+            results.update((result.ref, result) for result in done)
+        return [results[ref] for ref in refs]
+
+    async def publish(self, refs: Sequence[FlowRef]) -> dict[FlowRef, Flow | ProviderError]:
+        """Publish flows whose platform has a publish step; the others fail with a reason."""
+        able = [ref for ref in refs if getattr(self.providers.get(ref.account), "can_publish", 0)]
+        found: dict[FlowRef, Flow | ProviderError] = {
+            ref: ProviderError(f"{self.kind(ref.account)} has no publish step")
+            for ref in refs
+            if ref not in able
+        }
+        if able:
+            found.update(
+                await publish_audited(
+                    self.store, self.providers, able, changed_by=self.changed_by, clock=self.clock
+                )
+            )
+        return {ref: found[ref] for ref in refs}
+
+    def set_override(self, refs: Iterable[FlowRef], state: str, until: datetime) -> None:
+        """Pin `refs` at `state` (enabled, disabled or skip) until `until`."""
+        now = self.clock()
+        for ref in refs:
+            self.store.set_override(OverrideRecord(ref, state, until, self.changed_by, now))
+
+    def clear_override(self, refs: Iterable[FlowRef]) -> int:
+        return sum(self.store.clear_override(ref) for ref in refs)
+
+    def audit(self, *, flow: FlowRef | None = None, limit: int = 500) -> list[AuditRecord]:
+        return self.store.audit(flow=flow, limit=limit)
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(provider.aclose() for provider in self.providers.values()))
+        self.store.close()
+
+
+def is_rule_governed(governance: Governance) -> bool:
+    """Governed by a rule (not an override): a hand change should offer an override."""
+    return governance.rule not in (None, OVERRIDE) and governance.desired is not None
+
+
+def _override_state(stored: str) -> State | None:
+    return None if stored == SKIP else State(stored)

@@ -1,0 +1,43 @@
+"""`?`: the active keymap (after `[keys]` remaps from the config)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from flowtui.tui.display import key_label
+
+TITLE = 'Keys  (remap them under [keys] in schedules.toml: id = "key")'
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "help.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "dismiss", "Close", id="help_close"),
+    ]
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(
+                'Keys  (remap them under [keys] in schedules.toml: id = "key")', id="title"
+            )
+            table: DataTable[str] = DataTable(cursor_type="row", id="keys")
+            table.add_columns("KEY", "ACTION", "ID")
+            for binding_id, key, description in self.rows:
+                table.add_row(key_label(key), description, binding_id, key=binding_id)
+            yield table
+            yield Static(
+                "Bulk actions apply to marked rows (space); escape clears marks.", id="hint"
+            )
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)
