@@ -1,0 +1,98 @@
+"""The Scheduler around the passes: a broken account, a gap in time, pause and resume."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flowtui.engine.clock import ManualClock
+from flowtui.engine.daemon import Scheduler
+from flowtui.engine.events import AccountFailed, EventBus, PassCompleted, SchedulerState
+from flowtui.engine.reconcile import Action
+
+from .conftest import FAST, T0, Flows, OpenEngine, converge_at, secrets_env
+from .test_windows import window
+
+
+async def test_an_account_that_cannot_be_built_blocks_no_other(
+    emu: Any, flows: Flows, write_config: Any, config_path: Path, state_dir: Path
+) -> None:
+    target = flows.pick("diga", 1, status="ENABLED", published=True)[0]
+    other = flows.gassapi_member(is_active=1)
+    refs = [f"support:{target}", f"ops:{other}"]
+    write_config(window("db", refs, start=timedelta(0), end=timedelta(hours=1)))
+    env = {k: v for k, v in secrets_env(emu).items() if not k.startswith("FT_GASS")}
+    bus = EventBus()
+    events = bus.subscribe()
+    engine = Scheduler(config_path, state_dir, bus, ManualClock(T0), env=env, retry=FAST)
+    try:
+        report = await engine.open()
+    finally:
+        await engine.close()
+    assert report.failed
+    assert "FT_GASS is not set" in report.account_errors["ops"]
+    assert {o.flow.flow_id: o.action for o in report.outcomes} == {
+        target: Action.CHANGED,
+        other: Action.FAILED,
+    }
+    assert not flows.diga_on(target)
+    assert flows.raw("gassapi")[other]["is_active"] == 1
+    failed = [e for e in _drain(events) if isinstance(e, AccountFailed)]
+    assert [e.account for e in failed] == ["ops"]
+
+
+async def test_after_a_gap_everything_is_converged_again(
+    emu: Any, flows: Flows, write_config: Any, open_engine: OpenEngine
+) -> None:
+    target = flows.pick("diga", 1, status="ENABLED", published=True)[0]
+    rule = window("db", [f"support:{target}"], start=timedelta(0), end=timedelta(days=1))
+    write_config(rule, resync="1m")
+    engine = await open_engine(T0)
+    emu.set_flow("diga", target, active=True)
+    within = await converge_at(engine, T0 + timedelta(minutes=1))
+    assert [o.action for o in within.outcomes] == [Action.DRIFT]  # not enforced: reported
+    after_sleep = await converge_at(engine, T0 + timedelta(minutes=10))
+    assert [o.action for o in after_sleep.outcomes] == [Action.CHANGED]
+    assert not flows.diga_on(target)
+
+
+async def test_pause_stops_acting_and_resume_converges_at_once(
+    emu: Any, flows: Flows, write_config: Any, config_path: Path, state_dir: Path
+) -> None:
+    target = flows.pick("diga", 1, status="ENABLED", published=True)[0]
+    write_config(window("db", [f"support:{target}"], start=timedelta(0), end=timedelta(days=1)))
+    bus = EventBus()
+    events = bus.subscribe()
+    clock = ManualClock(T0)
+    engine = Scheduler(config_path, state_dir, bus, clock, env=secrets_env(emu), retry=FAST)
+    await engine.start()
+    try:
+        assert not flows.diga_on(target)
+        engine.pause()
+        emu.set_flow("diga", target, active=True)
+        await engine._wake("resync")  # what APScheduler would call: nothing while paused
+        assert flows.diga_on(target)
+        _drain(events)
+        engine.resume()
+        assert (await _next_pass(events)).trigger == "resume"
+        assert not flows.diga_on(target)
+    finally:
+        await engine.stop()
+    states = [e.status for e in _drain(events) if isinstance(e, SchedulerState)]
+    assert states[-1] == "stopped"
+
+
+def _drain(queue: asyncio.Queue[Any]) -> list[Any]:
+    found = []
+    while not queue.empty():
+        found.append(queue.get_nowait())
+    return found
+
+
+async def _next_pass(queue: asyncio.Queue[Any]) -> PassCompleted:
+    async with asyncio.timeout(10):
+        while not isinstance(event := await queue.get(), PassCompleted):
+            pass
+        return event
