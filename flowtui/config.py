@@ -27,6 +27,7 @@ from pydantic import (
     PlainSerializer,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -163,6 +164,16 @@ def _moment(value: datetime) -> datetime:
     return value
 
 
+def _env_name(value: object, info: ValidationInfo) -> str:
+    # Never echo the value: a secret pasted here by mistake must not reach the output.
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise _invalid(
+            f"{info.field_name} must name an environment variable, not hold a value",
+            "write the variable's name, e.g. DIGA_API_KEY, and export the secret in it",
+        )
+    return value
+
+
 def _format_time(value: time) -> str:
     return value.strftime("%H:%M" if value.second == 0 else "%H:%M:%S")
 
@@ -184,6 +195,7 @@ TimeOfDay = Annotated[
 ]
 TargetState = Annotated[State, BeforeValidator(_target_state)]
 Moment = Annotated[datetime, AfterValidator(_moment)]
+EnvName = Annotated[str, BeforeValidator(_env_name)]
 NonEmptyRefs = Annotated[tuple[str, ...], Field(min_length=1)]
 
 
@@ -220,22 +232,22 @@ class _AccountBase(_Model):
 class DigaAccount(_AccountBase):
     kind: Literal["diga"]
     base_url: str = "https://api.diga.io"
-    token_env: str
+    token_env: EnvName
 
 
 class GassapiAccount(_AccountBase):
     kind: Literal["gassapi"]
     base_url: str
     project_id: str | None = None  # None: every project the user sees
-    token_env: str
-    refresh_token_env: str | None = None
+    token_env: EnvName
+    refresh_token_env: EnvName | None = None
     toggle_only: bool = False
 
 
 class RunflowAccount(_AccountBase):
     kind: Literal["runflow"]
     base_url: str = "https://api.runflow.io"
-    token_env: str
+    token_env: EnvName
     organization_id: str | None = None
     enabled_value: str = "active"
     disabled_value: str = "inactive"
@@ -248,12 +260,12 @@ class Bitrix24Account(_AccountBase):
     """Either an incoming webhook (`webhook_url_env`) or OAuth (portal `base_url` + tokens)."""
 
     kind: Literal["bitrix24"]
-    webhook_url_env: str | None = None
+    webhook_url_env: EnvName | None = None
     base_url: str | None = None
-    token_env: str | None = None
-    refresh_token_env: str | None = None
-    client_id_env: str | None = None
-    client_secret_env: str | None = None
+    token_env: EnvName | None = None
+    refresh_token_env: EnvName | None = None
+    client_id_env: EnvName | None = None
+    client_secret_env: EnvName | None = None
     oauth_url: str = "https://oauth.bitrix.info/oauth/token/"
     flow_ids: tuple[int, ...] = Field(min_length=1)
     rate: float = Field(2.0, gt=0)

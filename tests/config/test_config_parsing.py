@@ -222,3 +222,11 @@ def test_cron_that_never_fires_is_refused() -> None:
         "schedules.toml:7:1: error: cron '0 0 31 2 *' never fires"
         " (hint: check day-of-month against the month)"
     ]
+
+
+def test_a_secret_pasted_into_an_env_key_is_refused_without_echoing_it() -> None:
+    found = problems('[accounts.support]\nkind = "diga"\ntoken_env = "sk-live-9f8e7d"\n')
+    assert found == [
+        "schedules.toml:3:1: error: token_env must name an environment variable, not hold a value"
+        " (hint: write the variable's name, e.g. DIGA_API_KEY, and export the secret in it)"
+    ]
