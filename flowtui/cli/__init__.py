@@ -10,13 +10,15 @@ from flowtui.cli.audit import audit
 from flowtui.cli.check import check
 from flowtui.cli.context import CliContext
 from flowtui.cli.daemon import daemon
+from flowtui.cli.demo import demo
 from flowtui.cli.emulate import emulate
 from flowtui.cli.flows import COMMANDS as FLOW_COMMANDS
 from flowtui.cli.override import override
 from flowtui.cli.plan import plan
+from flowtui.cli.tui import tui
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.option(
     "--config",
     "config_path",
@@ -33,8 +35,12 @@ from flowtui.cli.plan import plan
 @click.version_option(package_name="flowtui")
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None, state_dir: Path | None) -> None:
-    """flowtui: switch automation flows on Diga, GASSAPI, Runflow and Bitrix24."""
+    """flowtui: switch automation flows on Diga, GASSAPI, Runflow and Bitrix24.
+
+    Without a command it opens the app (`flowtui tui`)."""
     ctx.obj = CliContext(config_path=config_path, state_dir=state_dir)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(tui)
 
 
 for command in FLOW_COMMANDS:
@@ -45,3 +51,5 @@ main.add_command(emulate)
 main.add_command(daemon)
 main.add_command(audit)
 main.add_command(override)
+main.add_command(tui)
+main.add_command(demo)
