@@ -2,11 +2,12 @@
 
 Pooling and keep-alive come from a single `httpx.AsyncClient`; a semaphore bounds the
 requests in flight per account; an optional leaky bucket (aiolimiter) keeps under the
-platform's rate limit. Retries (tenacity) cover network errors, 429 and 502/503/504 with
-jittered exponential backoff, honouring `Retry-After`. A call sent with `idempotent=False`
-is retried only when the platform provably did not execute it (connection refused, 429, a
-classifier's "refused"); when its outcome is unknown the transport raises `OutcomeUnknown`
-and the adapter re-reads state instead.
+platform's rate limit. Retries (tenacity) cover network errors, 429 and 500/502/503/504
+with jittered exponential backoff, honouring `Retry-After`; a rate-limit answer also quiets
+the whole account for a moment, since the limit concerns the account, not one request.
+A call sent with `idempotent=False` is retried only when the platform provably did not
+execute it (connection refused, 429, a classifier's "refused"); when its outcome is
+unknown the transport raises `OutcomeUnknown` and the adapter re-reads state instead.
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ class Transport:
         self.retry = retry or RetryPolicy()
         self._classify = classify
         self._sleep = sleep
+        self._quiet_until = 0.0  # loop time before which no request of this account starts
 
     def __repr__(self) -> str:
         return f"<Transport {redact(str(self._client.base_url))}>"
@@ -198,6 +200,9 @@ class Transport:
         idempotent: bool,
     ) -> httpx.Response:
         where = f"{method} {redact(url)}"
+        pause = self._quiet_until - asyncio.get_running_loop().time()
+        if pause > 0:
+            await self._sleep(pause)
         if self._limiter is not None:
             await self._limiter.acquire()
         async with self._slots:
@@ -218,7 +223,14 @@ class Transport:
                 raise PlatformError(f"{where}: cannot send ({type(exc).__name__})") from None
         log.debug("%s -> %d", where, response.status_code)
         verdict = self._classify(response)
-        if verdict is Verdict.REFUSED or (verdict is Verdict.AMBIGUOUS and idempotent):
+        if verdict is Verdict.REFUSED:
+            # a rate limit speaks of the account, not of one request: every request waits
+            retry_after = retry_after_seconds(response)
+            quiet = self.retry.delay(1, retry_after)
+            self._quiet_until = max(self._quiet_until, asyncio.get_running_loop().time() + quiet)
+            log.info("%s answered %d; account quiet for %.3fs", where, response.status_code, quiet)
+            raise _Retry(Transient(where), retry_after, response)
+        if verdict is Verdict.AMBIGUOUS and idempotent:
             log.info("%s answered %d; backing off", where, response.status_code)
             raise _Retry(Transient(where), retry_after_seconds(response), response)
         if verdict is Verdict.AMBIGUOUS:

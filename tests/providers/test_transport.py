@@ -91,7 +91,33 @@ async def test_retry_after_is_honoured_and_scaled() -> None:
     limited = httpx.Response(429, headers={"Retry-After": "7"}, json={})
     script = Script(limited, 200)
     await transport(script, waits).request("GET", "/x")
-    assert waits == [pytest.approx(7 * 0.001)]
+    assert waits[0] == pytest.approx(7 * 0.001)
+
+
+async def test_a_rate_limit_quiets_the_whole_account() -> None:
+    limited = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/first" and not limited.is_set():
+            limited.set()
+            return httpx.Response(429, headers={"Retry-After": "20"}, json={})
+        return httpx.Response(200, json={})
+
+    http = Transport(
+        "http://platform.test",
+        http_transport=httpx.MockTransport(handler),
+        retry=RetryPolicy(scale=0.01),  # Retry-After 20 s → 0.2 s
+    )
+    loop = asyncio.get_running_loop()
+
+    async def second() -> float:
+        await limited.wait()
+        started = loop.time()
+        await http.request("GET", "/second")
+        return loop.time() - started
+
+    _, waited = await asyncio.gather(http.request("GET", "/first"), second())
+    assert waited >= 0.15
 
 
 async def test_backoff_without_retry_after_is_jittered_exponential() -> None:
