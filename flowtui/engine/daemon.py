@@ -12,6 +12,7 @@ No job is pickled (in-memory job store); the TOML file and the state store are t
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -35,10 +36,13 @@ from flowtui.engine.events import (
 from flowtui.engine.lock import LockHeld, SchedulerLock
 from flowtui.engine.reconcile import Action, Reconciler, Report, overrides_from
 from flowtui.providers.base import Provider, ProviderError
+from flowtui.providers.redaction import LOGGER_NAME
 from flowtui.providers.registry import Environment, build_providers
 from flowtui.providers.transport import RetryPolicy
 from flowtui.rules import Schedule, conflicts
 from flowtui.store import SqliteStore, StoreError
+
+log = logging.getLogger(LOGGER_NAME)
 
 MISFIRE_GRACE = timedelta(hours=6)
 TRANSITION_JOB = "transition"
@@ -89,7 +93,7 @@ class Scheduler:
         self._schedule: Schedule | None = None  # for finding the next transition
         self._transition_job: str | None = None
         self._aps: AsyncIOScheduler | None = None
-        self._mtime: int | None = None
+        self._file_stamp: tuple[int, int] | None = None
         self._last_pass: datetime | None = None
         self._closed = False
         self.paused = False
@@ -238,8 +242,12 @@ class Scheduler:
                 return
             now = self.clock.now()
             await self.converge_now(max(now, at) if at is not None else now, trigger)
-        except (StoreError, ProviderError, RuntimeError) as exc:
+        except (StoreError, ProviderError) as exc:
             self.bus.publish(EngineFailed(f"{trigger} pass failed: {exc}", self.clock.now()))
+        except Exception as exc:  # a bug: say so, keep the scheduler alive for the next wake
+            log.exception("%s pass failed", trigger)
+            message = f"{trigger} pass failed: unexpected {type(exc).__name__}: {exc}"
+            self.bus.publish(EngineFailed(message, self.clock.now()))
 
     def _plan_wakeup(self, now: datetime | None = None) -> None:
         """(Re)schedule the date job at the next transition after `now`."""
@@ -284,17 +292,19 @@ class Scheduler:
     # -- configuration ----------------------------------------------------------------------
 
     def _load(self) -> Config:
-        try:
-            self._mtime = self.config_path.stat().st_mtime_ns
-        except OSError:
-            self._mtime = None
+        self._file_stamp = self._stamp()
         return load_checked(self.config_path)
 
-    def _config_changed(self) -> bool:
+    def _stamp(self) -> tuple[int, int] | None:
         try:
-            return self.config_path.stat().st_mtime_ns != self._mtime
+            status = self.config_path.stat()
         except OSError:
-            return False
+            return None
+        return status.st_mtime_ns, status.st_size
+
+    def _config_changed(self) -> bool:
+        stamp = self._stamp()
+        return stamp is not None and stamp != self._file_stamp
 
     def _build(self, config: Config) -> tuple[dict[str, Provider], dict[str, ProviderError]]:
         env = Environment(state_dir=self.state_dir, env=self._env, retry=self._retry)

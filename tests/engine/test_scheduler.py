@@ -9,7 +9,13 @@ from typing import Any
 
 from flowtui.engine.clock import ManualClock
 from flowtui.engine.daemon import Scheduler
-from flowtui.engine.events import AccountFailed, EventBus, PassCompleted, SchedulerState
+from flowtui.engine.events import (
+    AccountFailed,
+    ConfigReloaded,
+    EventBus,
+    PassCompleted,
+    SchedulerState,
+)
 from flowtui.engine.reconcile import Action
 
 from .conftest import FAST, T0, Flows, OpenEngine, converge_at, secrets_env
@@ -96,3 +102,18 @@ async def _next_pass(queue: asyncio.Queue[Any]) -> PassCompleted:
         while not isinstance(event := await queue.get(), PassCompleted):
             pass
         return event
+
+
+async def test_a_changed_file_is_reloaded_at_the_next_resync(
+    emu: Any, flows: Flows, write_config: Any, open_engine: OpenEngine
+) -> None:
+    first, second = flows.pick("diga", 2, status="ENABLED", published=True)
+    write_config(window("one", [f"support:{first}"], start=timedelta(0), end=timedelta(days=1)))
+    bus = EventBus()
+    events = bus.subscribe()
+    engine = await open_engine(T0, bus)
+    write_config(window("two", [f"support:{second}"], start=timedelta(0), end=timedelta(days=1)))
+    await engine._wake("resync")  # what APScheduler calls every settings.resync
+    reloads = [e for e in _drain(events) if isinstance(e, ConfigReloaded)]
+    assert [e.ok for e in reloads] == [True]
+    assert not flows.diga_on(second)
