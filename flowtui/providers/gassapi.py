@@ -113,7 +113,9 @@ class GassapiProvider(BaseProvider):
             "",
             params={"act": "refresh"},
             json={"refresh_token": refresh_token},
-            idempotent=False,
+            # retrying is safe enough: an unanswered refresh either did not happen (the retry
+            # succeeds) or spent the token (the retry fails, as giving up would have)
+            idempotent=True,
         )
         try:
             data = envelope_data(response)

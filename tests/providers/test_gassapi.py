@@ -164,3 +164,20 @@ async def test_toggle_only_fight_ends_in_a_clear_failure(emu: Any, connect: Any)
     assert "did not converge" in str(result.error)
     toggles = [r for r in emu.requests("gassapi") if "flow_toggle_active" in r["query"]]
     assert len(toggles) == 2
+
+
+async def test_token_refresh_survives_a_5xx(emu: Any, connect: Any) -> None:
+    flow_id = member_flow(emu, active=1)
+    ops = connect("ops")
+    refresher = ops._creds._refresher
+
+    async def refresh_behind_a_5xx(token: str) -> Any:
+        emu.set_fault("gassapi", burst_5xx=1)
+        return await refresher(token)
+
+    ops._creds._refresher = refresh_behind_a_5xx
+    emu.expire_tokens("gassapi")
+    result = await ops.set_state(flow_id, State.DISABLED)
+    assert result.outcome is Outcome.CHANGED
+    refreshes = [r["status"] for r in emu.requests("gassapi") if "act=refresh" in r["query"]]
+    assert refreshes == [500, 200]
