@@ -13,10 +13,12 @@ from flowtui.engine.events import (
     AccountFailed,
     ConfigReloaded,
     EventBus,
+    FlowChanged,
     PassCompleted,
     SchedulerState,
 )
 from flowtui.engine.reconcile import Action
+from flowtui.store import SqliteStore
 
 from .conftest import FAST, T0, Flows, OpenEngine, converge_at, secrets_env
 from .test_windows import window
@@ -117,3 +119,32 @@ async def test_a_changed_file_is_reloaded_at_the_next_resync(
     reloads = [e for e in _drain(events) if isinstance(e, ConfigReloaded)]
     assert [e.ok for e in reloads] == [True]
     assert not flows.diga_on(second)
+
+
+async def test_stop_lets_the_pass_in_flight_verify_and_write_its_outcomes(
+    emu: Any, flows: Flows, write_config: Any, config_path: Path, state_dir: Path
+) -> None:
+    targets = flows.pick("diga", 3, status="ENABLED", published=True)
+    refs = [f"support:{i}" for i in targets]
+    write_config(window("db", refs, start=timedelta(hours=1), end=timedelta(hours=2)))
+    bus = EventBus()
+    events = bus.subscribe()
+    clock = ManualClock(T0)
+    engine = Scheduler(config_path, state_dir, bus, clock, env=secrets_env(emu), retry=FAST)
+    await engine.start()
+    emu.set_fault("diga", latency_ms=200)
+    clock.set(T0 + timedelta(hours=1))
+    in_flight = asyncio.create_task(engine.converge_now(trigger="transition"))
+    async with asyncio.timeout(10):  # wait until the changes are on their way
+        while not (isinstance(e := await events.get(), FlowChanged) and e.new == "pending"):
+            pass
+    await engine.stop()
+    report = await in_flight
+    assert {o.action for o in report.outcomes} == {Action.CHANGED}
+    assert not any(flows.diga_on(i) for i in targets)
+    store = SqliteStore.in_dir(state_dir)
+    try:
+        assert store.open_intents() == []
+        assert len([r for r in store.audit() if r.event_type == "outcome"]) == len(targets)
+    finally:
+        store.close()
