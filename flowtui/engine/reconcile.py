@@ -273,34 +273,8 @@ class Reconciler:
     async def converge(self, now: datetime) -> Report:
         """Bring every governed flow to its desired state at `now` (see the module doc)."""
         report = Report(now)
-        listings = await asyncio.gather(*(self._list(account) for account in self._listed))
-        known: dict[str, list[str]] = {}
-        readings: dict[FlowRef, Reading] = {}
-        for account, listing in zip(self._listed, listings, strict=True):
-            if isinstance(listing, ProviderError):
-                report.account_errors[account] = str(listing)
-                continue
-            known[account] = [flow.ref.flow_id for flow in listing]
-            readings.update((flow.ref, flow) for flow in listing)
-        for account, error in self.provider_errors.items():
-            report.account_errors.setdefault(account, str(error))
-        self._publish_account_errors(report.account_errors, now)
-
         priors = {name: self.store.prior_states(name) for name in self._restoring}
-        schedule = Schedule(self.config, known)
-        desired = schedule.desired(now, priors, overrides_from(self.store, now))
-        governed = {  # sorted, so that logs and audit rows come in a stable order
-            key: desired[key]
-            for key in sorted(
-                (k for k in desired if isinstance(k, FlowRef)), key=lambda ref: tuple(ref)
-            )
-            if desired[key].state in SETTABLE
-        }
-        unread = [ref for ref in governed if ref not in readings and ref.account not in known]
-        readings.update(await self.read(unread))
-        for ref in governed:
-            readings.setdefault(ref, NotFound(f"{ref} is not among the account's flows"))
-
+        governed, readings = await self._observe(now, priors, report)
         if not self.dry_run:
             self._save_priors(now, governed, readings, priors)
         changes = self._plan(now, governed, readings, report)
@@ -314,6 +288,48 @@ class Reconciler:
                 report.outcomes.append(_outcome(change, Action.WOULD_CHANGE, change.before))
             return report
         self._announce(now, changes)
+        for outcome in await self._execute(changes, governed, readings):
+            self._remember(outcome, changes[outcome.flow].want)
+            report.outcomes.append(outcome)
+        self._clear_restored(now, report.outcomes, priors)
+        return report
+
+    async def _observe(
+        self, now: datetime, priors: Mapping[str, Mapping[FlowRef, State]], report: Report
+    ) -> tuple[dict[FlowRef, DesiredState], dict[FlowRef, Reading]]:
+        """The governed flows with their desired states (sorted, so that logs and audit rows
+        come in a stable order) and their actual states: accounts named with `account:*`
+        are listed (one batched read that also tells which flows they have), the others
+        read flow by flow."""
+        listings = await asyncio.gather(*(self._list(account) for account in self._listed))
+        known: dict[str, list[str]] = {}
+        readings: dict[FlowRef, Reading] = {}
+        for account, listing in zip(self._listed, listings, strict=True):
+            if isinstance(listing, ProviderError):
+                report.account_errors[account] = str(listing)
+                continue
+            known[account] = [flow.ref.flow_id for flow in listing]
+            readings.update((flow.ref, flow) for flow in listing)
+        for account, error in self.provider_errors.items():
+            report.account_errors.setdefault(account, str(error))
+        self._publish_account_errors(report.account_errors, now)
+
+        desired = Schedule(self.config, known).desired(now, priors, overrides_from(self.store, now))
+        refs = sorted((key for key in desired if isinstance(key, FlowRef)), key=tuple)
+        governed = {ref: desired[ref] for ref in refs if desired[ref].state in SETTABLE}
+        unread = [ref for ref in governed if ref not in readings and ref.account not in known]
+        readings.update(await self.read(unread))
+        for ref in governed:
+            readings.setdefault(ref, NotFound(f"{ref} is not among the account's flows"))
+        return governed, readings
+
+    async def _execute(
+        self,
+        changes: Mapping[FlowRef, _Change],
+        governed: Mapping[FlowRef, DesiredState],
+        readings: Mapping[FlowRef, Reading],
+    ) -> list[FlowOutcome]:
+        """Plain changes all at once; each A/B switch in its order; all concurrently."""
         by_switch: dict[str, dict[FlowRef, _Change]] = defaultdict(dict)
         plain: dict[FlowRef, _Change] = {}
         for ref, change in changes.items():
@@ -328,12 +344,7 @@ class Reconciler:
                 for name, group in by_switch.items()
             ),
         )
-        for outcomes in results:
-            for outcome in outcomes.values():
-                self._remember(outcome, changes[outcome.flow].want)
-                report.outcomes.append(outcome)
-        self._clear_restored(now, report.outcomes, priors)
-        return report
+        return [outcome for outcomes in results for outcome in outcomes.values()]
 
     def _in_window(self, rule: str, now: datetime) -> bool:
         timeline = self._timelines.get(rule)
