@@ -21,6 +21,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
 from flowtui.config import Config
+from flowtui.engine.events import (
+    ConfigReloaded,
+    DriftDetected,
+    EngineFailed,
+    Event,
+    FlowChanged,
+    PassCompleted,
+    RuleFired,
+)
 from flowtui.model import FlowRef, State
 from flowtui.providers.base import SETTABLE, ChangeResult, Flow, ProviderError
 from flowtui.store import StoreError
@@ -132,7 +141,12 @@ class FlowtuiApp(App[None]):
     async def on_mount(self) -> None:
         self.set_keymap(self.keymap)
         await self.push_screen(MainScreen(self.zone))
-        self.status.update_status(self.now(), read_only=self.control.read_only, refreshing=True)
+        self.status.update_status(
+            self.now(),
+            read_only=self.control.read_only,
+            refreshing=True,
+            scheduler=self.scheduler.label if self.scheduler else "not embedded",
+        )
         self.refresh_flows()
         interval = max(self.control.config.settings.refresh.total_seconds(), 1.0)
         self.set_interval(interval, self._tick_refresh)
@@ -397,7 +411,7 @@ class FlowtuiApp(App[None]):
         """The rule editor wrote a new configuration: use it from now on."""
         self.control.config = config
         if self.scheduler is not None:
-            self.scheduler.config_changed(config)
+            self.run_worker(self.scheduler.reload(), group="scheduler-reload", exit_on_error=False)
         self.refresh_flows()
 
     # -- scheduler ----------------------------------------------------------------------
@@ -407,4 +421,30 @@ class FlowtuiApp(App[None]):
             reason = self.scheduler.reason if self.scheduler else "no scheduler in this app"
             self.notify(f"cannot pause: {reason}", severity="warning")
             return
-        self.scheduler.toggle_pause()
+        paused = self.scheduler.toggle_pause()
+        self.notify("scheduler paused" if paused else "scheduler resumed")
+
+    def show_scheduler(self, label: str) -> None:
+        self.status.update_status(self.now(), scheduler=label)
+
+    def scheduler_event(self, event: Event) -> None:
+        """What the embedded scheduler did, shown at once."""
+        if isinstance(event, FlowChanged):
+            self.show_state(event.flow, event.new, event.error)
+        elif isinstance(event, RuleFired):
+            self.notify(f"rule {event.rule}: {event.flows} flow(s) due", title="scheduler")
+        elif isinstance(event, DriftDetected):
+            action = "correcting" if event.corrected else "left until the next transition"
+            wants = f"rule {event.rule} wants {event.desired}"
+            self.notify(
+                f"{event.flow} is {event.actual}, {wants}: {action}",
+                title="drift",
+                severity="warning",
+            )
+        elif isinstance(event, EngineFailed | ConfigReloaded):
+            failed = isinstance(event, EngineFailed) or not event.ok
+            self.notify(
+                event.message, title="scheduler", severity="error" if failed else "information"
+            )
+        elif isinstance(event, PassCompleted) and event.changed:
+            self.refresh_flows()

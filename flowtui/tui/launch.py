@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from flowtui.config import load_config
-from flowtui.engine.lock import SchedulerLock
 from flowtui.providers.registry import Environment
 from flowtui.tui.app import FlowtuiApp
 from flowtui.tui.control import Clock, Control, utc_now
@@ -22,7 +21,8 @@ def build_app(
     env: Environment | None = None,
     scheduler: bool = True,
 ) -> FlowtuiApp:
-    """The app on `config_path`; ConfigError (every problem located) when it is invalid."""
+    """The app on `config_path`; ConfigError (every problem located) when it is invalid.
+    With `scheduler`, the app runs the scheduler in-process when it can take the lock."""
     config = load_config(config_path)
     control = Control(
         config,
@@ -32,5 +32,10 @@ def build_app(
         clock=clock,
         read_only=read_only,
     )
-    link = SchedulerLink(SchedulerLock(state_dir)) if scheduler else None
+    link = None
+    if scheduler:
+        retry = env.retry if env else None
+        link = SchedulerLink(
+            config_path, state_dir, clock=clock, retry=retry, read_only=control.read_only
+        )
     return FlowtuiApp(control, link)

@@ -1,52 +1,116 @@
-"""The app's link to the scheduler: embedded in-process when this process can take the
-state directory's lock, otherwise a note of who runs it."""
+"""The scheduler inside the app: started in-process when this process can take the state
+directory's lock (otherwise the status bar says who holds it), its events forwarded to the
+table and the status bar as they happen."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flowtui.engine.lock import LockHeld, SchedulerLock
+from flowtui.config import ConfigError
+from flowtui.engine.daemon import Scheduler
+from flowtui.engine.events import Event, EventBus, SchedulerState, SchedulerStatus
+from flowtui.engine.lock import LockHeld
+from flowtui.providers.base import ProviderError
+from flowtui.providers.transport import RetryPolicy
+from flowtui.store import StoreError
 
 if TYPE_CHECKING:
-    from flowtui.config import Config
     from flowtui.tui.app import FlowtuiApp
 
 
+class _CallableClock:
+    """The engine's Clock protocol over the app's clock function."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock()
+
+
+def status_label(state: SchedulerState) -> str:
+    if state.status is SchedulerStatus.HELD:
+        return f"held by pid {state.holder_pid}" if state.holder_pid else "held elsewhere"
+    return str(state.status)
+
+
 class SchedulerLink:
-    """Status of the scheduler for one state directory, as the status bar shows it."""
+    """Owns the embedded `Scheduler` and the task that forwards its events to the app."""
 
-    def __init__(self, lock: SchedulerLock) -> None:
-        self.lock = lock
+    def __init__(
+        self,
+        config_path: Path,
+        state_dir: Path,
+        *,
+        clock: Callable[[], datetime],
+        retry: RetryPolicy | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.bus = EventBus()
+        self.scheduler = Scheduler(
+            config_path,
+            state_dir,
+            self.bus,
+            _CallableClock(clock),
+            retry=retry,
+            dry_run=read_only,
+        )
         self.embedded = False
-        self.paused = False
-        self.reason = "the scheduler is not embedded in this build"
-
-    @property
-    def label(self) -> str:
-        if self.embedded:
-            return "paused" if self.paused else "running"
-        holder = self.holder()
-        return f"held by pid {holder}" if holder else "not running"
-
-    def holder(self) -> int | None:
-        """The pid of another process holding the lock, or None when nobody holds it."""
-        if self.lock.held:
-            return None
-        try:
-            self.lock.acquire()
-        except LockHeld as held:
-            return held.pid or -1
-        self.lock.release()
-        return None
+        self.label = "starting"
+        self.reason = "the scheduler is starting"
+        self._queue: asyncio.Queue[Event] = self.bus.subscribe()
 
     def start(self, app: FlowtuiApp) -> None:
-        app.status.update_status(app.now(), scheduler=self.label)
+        app.run_worker(self._forward(app), group="scheduler-events", exit_on_error=False)
+        app.run_worker(self._start(app), group="scheduler", exit_on_error=False)
+
+    async def _start(self, app: FlowtuiApp) -> None:
+        try:
+            await self.scheduler.start()
+        except LockHeld as held:
+            self.reason = str(held)
+            self.label = f"held by pid {held.pid}" if held.pid else "held elsewhere"
+        except (ConfigError, StoreError, ProviderError) as exc:
+            first = exc.problems[0] if isinstance(exc, ConfigError) and exc.problems else exc
+            self.reason = f"the scheduler cannot start: {first}"
+            self.label = "not running"
+            app.notify(self.reason, title="scheduler", severity="error")
+        else:
+            self.embedded = True
+            self.reason = ""
+            self.label = "planning only (read-only)" if self.scheduler.dry_run else "running"
+        app.show_scheduler(self.label)
+
+    async def _forward(self, app: FlowtuiApp) -> None:
+        while True:
+            event = await self._queue.get()
+            if isinstance(event, SchedulerState):
+                if event.status is not SchedulerStatus.STOPPED:
+                    self.label = status_label(event)
+                    app.show_scheduler(self.label)
+            else:
+                app.scheduler_event(event)
 
     async def stop(self) -> None:
-        self.lock.release()
+        if self.embedded:
+            self.embedded = False
+            await self.scheduler.stop()
+        else:
+            await self.scheduler.close()
 
-    def config_changed(self, config: Config) -> None:
-        """The app saved a new configuration (the embedded scheduler re-reads it)."""
+    def toggle_pause(self) -> bool:
+        """Pause or resume; True when it is paused now."""
+        if self.scheduler.paused:
+            self.scheduler.resume()
+        else:
+            self.scheduler.pause()
+        return self.scheduler.paused
 
-    def toggle_pause(self) -> None:
-        self.paused = not self.paused
+    async def reload(self) -> None:
+        """The app saved a new configuration: the scheduler acts on it at once."""
+        if self.embedded:
+            await self.scheduler.reload()

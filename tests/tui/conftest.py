@@ -22,7 +22,7 @@ FAST_RETRY = RetryPolicy(scale=0.001)
 @pytest.fixture
 def make_app(emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeApp:
     """`make_app(confirm=False, settings="", extra="", read_only=False, clock=None,
-    config=None)`: the app on a schedules.toml for the emulator."""
+    config=None, scheduler=False)`: the app on a schedules.toml for the emulator."""
     monkeypatch.setenv("FT_DIGA_KEY", emu.token)
     monkeypatch.setenv("FT_GASS_TOKEN", emu.token)
     monkeypatch.setenv("FT_GASS_REFRESH", emu.gassapi_refresh_token)
@@ -37,6 +37,7 @@ def make_app(emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeA
         read_only: bool = False,
         clock: Callable[[], datetime] | None = None,
         config: str | None = None,
+        scheduler: bool = False,
     ) -> FlowtuiApp:
         path = tmp_path / "schedules.toml"
         path.write_text(config or config_text(emu, confirm=confirm, settings=settings, extra=extra))
@@ -47,6 +48,7 @@ def make_app(emu: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakeA
             read_only=read_only,
             clock=clock or (lambda: datetime.now(UTC)),
             env=Environment(state_dir=state_dir, retry=FAST_RETRY),
+            scheduler=scheduler,
         )
 
     return make

@@ -1,0 +1,68 @@
+"""The scheduler embedded in the app: its changes reach the table at once, `P` pauses and
+resumes it, and a scheduler held by another process is named in the status bar."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flowtui.engine.lock import SchedulerLock
+from flowtui.model import State
+from tui.helpers import MakeApp, diga_flows, loaded, pick_diga, wait_for
+
+
+def window_now(flow_id: str) -> str:
+    """A one-off maintenance window open since a minute ago."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    return f"""
+[[maintenance]]
+name = "open-window"
+flows = ["support:{flow_id}"]
+start = {start.isoformat()}
+end = {(start + timedelta(hours=1)).isoformat()}
+"""
+
+
+async def test_a_scheduled_change_appears_in_the_table(emu: Any, make_app: MakeApp) -> None:
+    flow_id = pick_diga(emu, status="ENABLED")
+    key = f"support:{flow_id}"
+    app = make_app(extra=window_now(flow_id), settings='refresh = "1h"', scheduler=True)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot)
+        await wait_for(pilot, lambda: app.rows[key].state is State.DISABLED, "the event")
+        assert diga_flows(emu)[flow_id]["status"] == "DISABLED"
+        assert app.status.status.scheduler == "running"
+        audit = app.control.audit(flow=app.rows[key].ref)
+        assert audit[0].changed_by == "scheduler:open-window"
+
+
+async def test_p_pauses_and_resumes_the_scheduler(make_app: MakeApp) -> None:
+    app = make_app(scheduler=True)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot)
+        await wait_for(pilot, lambda: app.status.status.scheduler == "running", "the start")
+        await pilot.press("P")
+        await wait_for(pilot, lambda: app.status.status.scheduler == "paused", "pause")
+        assert app.scheduler is not None
+        assert app.scheduler.scheduler.paused
+        await pilot.press("P")
+        await wait_for(pilot, lambda: app.status.status.scheduler == "running", "resume")
+
+
+async def test_a_scheduler_held_elsewhere_is_named(make_app: MakeApp, tmp_path: Path) -> None:
+    lock = SchedulerLock(tmp_path / "state")
+    lock.acquire()
+    try:
+        app = make_app(scheduler=True)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await loaded(pilot)
+            held = f"held by pid {os.getpid()}"
+            await wait_for(pilot, lambda: app.status.status.scheduler == held, "the holder")
+            assert held in str(app.status.render())
+            await pilot.press("P")
+            await pilot.pause()
+            assert any("cannot pause" in n.message for n in app._notifications)
+    finally:
+        lock.release()
