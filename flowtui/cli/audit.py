@@ -33,11 +33,18 @@ def state_dir_of(cli: CliContext) -> Path:
     return configured or default_state_dir()
 
 
-def parse_ref(cli: CliContext, text: str) -> FlowRef:
-    """An alias (when the config can be read) or account:flow_id; exits 2 otherwise."""
+def parse_ref(cli: CliContext, text: str, *, known: bool = False) -> FlowRef:
+    """An alias (when the config can be read) or account:flow_id; exits 2 otherwise.
+    With `known`, the account must be one the readable config defines."""
     try:
         target = load_config(cli.resolved_config_path()).resolve(text)
-    except (ConfigError, UnknownReference):
+    except UnknownReference as exc:
+        if known:
+            fail(f"{exc} ({exc.hint})" if exc.hint else str(exc))
+        target = None
+    except ConfigError:
+        target = None
+    if target is None:
         try:
             return FlowRef.parse(text)
         except ValueError as exc:

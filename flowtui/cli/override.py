@@ -57,7 +57,7 @@ def override(
         fail("--clear takes no --state or --until")
     if not clear and not (state and until):
         fail("give --state and --until (an override always has an end), or --clear")
-    flows = [parse_ref(cli, text) for text in refs]
+    flows = [parse_ref(cli, text, known=True) for text in refs]
     now = datetime.now(UTC)
     end = None if clear else parse_until(until or "", now, _zone(cli))
     who = f"cli:{getpass.getuser()}"

@@ -119,6 +119,7 @@ def test_override_pins_a_flow_then_clears(
         (("override", "support:x", "--state", "enabled"), "an override always has an end"),
         (("override", "support:x", "--state", "skip", "--until", "soon"), "--until 'soon'"),
         (("override", "support:*", "--clear"), "name one flow"),
+        (("override", "suport:x", "--clear"), "did you mean 'support'?"),
         (("audit", "--since", "yesterday"), "--since 'yesterday'"),
     ],
 )
