@@ -12,9 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from flowtui.model import FlowRef, State
+
+if TYPE_CHECKING:
+    from flowtui.providers.transport import Transport
 
 MAX_MESSAGE = 300
 
@@ -205,8 +208,9 @@ class BaseProvider:
     can_publish: ClassVar[bool] = False
     can_create: ClassVar[bool] = False
 
-    def __init__(self, account: str) -> None:
+    def __init__(self, account: str, transport: Transport) -> None:
         self.account = account
+        self._http = transport
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} account={self.account!r}>"
@@ -264,4 +268,5 @@ class BaseProvider:
         raise PlatformError(f"{self.kind} flows cannot be created from flowtui")
 
     async def aclose(self) -> None:
-        """Release connections; subclasses with a transport close it."""
+        """Release the account's connections."""
+        await self._http.aclose()

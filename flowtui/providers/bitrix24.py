@@ -120,8 +120,7 @@ class Bitrix24Provider(BaseProvider):
         store: TokenStore | None = None,
     ) -> None:
         """With no `token` the transport's base URL is the webhook URL (it holds the secret)."""
-        super().__init__(account)
-        self._http = transport
+        super().__init__(account, transport)
         self._flow_ids = [str(i) for i in flow_ids]
         self._creds: RotatingCredentials | None = None
         if token is not None:
@@ -364,9 +363,6 @@ class Bitrix24Provider(BaseProvider):
             )
             return ChangeResult.failed(ref, desired, error, now.state)
         return None
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
 
 def _int_id(flow_id: str) -> int | str:

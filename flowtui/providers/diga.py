@@ -41,9 +41,8 @@ class DigaProvider(BaseProvider):
     can_create = True
 
     def __init__(self, account: str, transport: Transport, token: str) -> None:
-        super().__init__(account)
+        super().__init__(account, transport)
         register_secret(token)
-        self._http = transport
         self._headers = {"Authorization": f"Bearer {token}"}
 
     async def _call(self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
@@ -110,6 +109,3 @@ class DigaProvider(BaseProvider):
     async def create_flow(self, name: str) -> Flow:
         data = await self._call("POST", "/v1/workflow/", json={"name": name}, idempotent=False)
         return self._flow(data)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()

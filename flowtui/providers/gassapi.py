@@ -75,8 +75,7 @@ class GassapiProvider(BaseProvider):
         toggle_only: bool = False,
         store: TokenStore | None = None,
     ) -> None:
-        super().__init__(account)
-        self._http = transport
+        super().__init__(account, transport)
         self._project = project_id
         self._toggle_only = toggle_only
         seed = TokenPair(token, refresh_token)
@@ -189,6 +188,3 @@ class GassapiProvider(BaseProvider):
                 current = await self.get_flow(flow_id)
                 unknown += 1
         return ChangeResult.verified(first.ref, desired, first.state, current.state)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()

@@ -51,9 +51,8 @@ class RunflowProvider(BaseProvider):
         enabled_value: str = "active",
         disabled_value: str = "inactive",
     ) -> None:
-        super().__init__(account)
+        super().__init__(account, transport)
         register_secret(token)
-        self._http = transport
         self._headers = {"Authorization": f"Bearer {token}"}
         if organization_id:
             self._headers["X-Organization-Id"] = organization_id
@@ -125,6 +124,3 @@ class RunflowProvider(BaseProvider):
                     raise
                 current = await self.get_flow(flow_id)
         return ChangeResult.verified(first.ref, desired, first.state, current.state)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
