@@ -95,6 +95,7 @@ class WallCron:
             raise CronError(f"cron {expression!r}: {error}") from None
         self.expression = expression
         self._days: dict[date, tuple[datetime, ...]] = {}
+        self._first_fires: dict[date, datetime] = {}  # found while filling an earlier day
 
     def next_fire(self, after: datetime) -> datetime | None:
         """The first wall time strictly after `after` (naive), or None if there is none."""
@@ -120,15 +121,20 @@ class WallCron:
         if cached is None:
             if len(self._days) >= _DAY_CACHE_LIMIT:
                 self._days.clear()
-            midnight = datetime.combine(day, time())
+                self._first_fires.clear()
+            fire = self._first_fires.pop(day, None) or self.next_fire(
+                datetime.combine(day, time()) - timedelta(microseconds=1)
+            )
             found = []
-            fire = self.next_fire(midnight - timedelta(microseconds=1))
             while fire is not None and fire.date() == day:
                 found.append(fire)
                 fire = self.next_fire(fire)
             cached = self._days[day] = tuple(found)
-            # The days up to the next fire have none: remember that too.
-            quiet = (fire.date() - day).days if fire is not None else 0
-            for offset in range(1, min(quiet, 400)):
-                self._days.setdefault(day + timedelta(days=offset), ())
+            if fire is not None:
+                # The days up to the next fire have none, and that fire is its day's first.
+                quiet = (fire.date() - day).days
+                for offset in range(1, min(quiet, 400)):
+                    self._days.setdefault(day + timedelta(days=offset), ())
+                if fire.date() not in self._days:
+                    self._first_fires[fire.date()] = fire
         return cached
