@@ -34,6 +34,8 @@ class DetailsScreen(Screen[None]):
         self.control = control
         self.row = row
         self.zone = zone
+        self.json_text = ""
+        self.fresh = False  # the platform JSON was read again since the screen opened
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -61,8 +63,8 @@ class DetailsScreen(Screen[None]):
         return "\n".join(lines)
 
     def json(self, raw: object) -> Syntax:
-        text = redact(json.dumps(raw, indent=2, sort_keys=True, default=str))
-        return Syntax(text, "json", theme="ansi_dark", word_wrap=True)
+        self.json_text = redact(json.dumps(raw, indent=2, sort_keys=True, default=str))
+        return Syntax(self.json_text, "json", theme="ansi_dark", word_wrap=True)
 
     def on_mount(self) -> None:
         self.title = f"flow {self.row.ref}"
@@ -81,3 +83,4 @@ class DetailsScreen(Screen[None]):
             self.query_one("#summary", Static).update(f"{self.summary()}\nread failed: {exc}")
             return
         self.query_one("#json", Static).update(self.json(flow.raw))
+        self.fresh = True
