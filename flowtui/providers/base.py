@@ -8,7 +8,7 @@ returns a `ChangeResult` whose `error` says why (and whether retrying later can 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -169,6 +169,29 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+async def walk_cursor(
+    fetch: Callable[[dict[str, Any]], Awaitable[Any]],
+    params: dict[str, Any],
+    *,
+    items_key: str,
+    next_cursor: Callable[[dict[str, Any]], Any],
+    cursor_param: str,
+) -> list[Any]:
+    """Every item of a cursor-paged list; stops at the last page or a repeated cursor."""
+    items: list[Any] = []
+    seen: set[Any] = set()
+    while True:
+        page = await fetch(params)
+        if not isinstance(page, dict) or not isinstance(page.get(items_key), list):
+            raise PlatformError("unexpected answer to the flow list")
+        items.extend(page[items_key])
+        cursor = next_cursor(page)
+        if not cursor or cursor in seen:
+            return items
+        seen.add(cursor)
+        params = {**params, cursor_param: cursor}
+
+
 @runtime_checkable
 class Provider(Protocol):
     """One account on one platform."""
@@ -217,6 +240,20 @@ class BaseProvider:
 
     def ref(self, flow_id: str) -> FlowRef:
         return FlowRef(self.account, str(flow_id))
+
+    def flow_from(
+        self, data: Any, *, state_of: Callable[[Any], State], state_key: str, updated_key: str
+    ) -> Flow:
+        """A `Flow` from one platform flow object, or a PlatformError if it is not one."""
+        if not isinstance(data, dict) or "id" not in data:
+            raise PlatformError("unexpected answer: no flow object")
+        return Flow(
+            ref=self.ref(str(data["id"])),
+            name=str(data.get("name") or ""),
+            state=state_of(data.get(state_key)),
+            updated=parse_time(data.get(updated_key)),
+            raw=data,
+        )
 
     async def list_flows(self) -> list[Flow]:
         raise NotImplementedError

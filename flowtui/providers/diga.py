@@ -12,8 +12,7 @@ from flowtui.providers.base import (
     ChangeResult,
     Flow,
     NotPublished,
-    PlatformError,
-    parse_time,
+    walk_cursor,
 )
 from flowtui.providers.redaction import register_secret
 from flowtui.providers.transport import Transport, error_for_status, json_body
@@ -62,30 +61,22 @@ class DigaProvider(BaseProvider):
         raise error_for_status(response.status_code, message)
 
     def _flow(self, data: Any) -> Flow:
-        if not isinstance(data, dict) or "id" not in data:
-            raise PlatformError("unexpected answer: no flow object")
-        return Flow(
-            ref=self.ref(str(data["id"])),
-            name=str(data.get("name") or ""),
-            state=STATES.get(data.get("status"), State.UNKNOWN),
-            updated=parse_time(data.get("updated")),
-            raw=data,
+        return self.flow_from(
+            data,
+            state_of=lambda status: STATES.get(status, State.UNKNOWN),
+            state_key="status",
+            updated_key="updated",
         )
 
     async def list_flows(self) -> list[Flow]:
-        flows: list[Flow] = []
-        params: dict[str, Any] = {"limit": PAGE}
-        seen: set[str] = set()
-        while True:
-            page = await self._call("GET", "/v1/workflow/", params=params)
-            if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-                raise PlatformError("unexpected answer to the flow list")
-            flows.extend(self._flow(item) for item in page["data"])
-            last = page.get("last_id")
-            if not page.get("has_more") or not last or last in seen:
-                return flows
-            seen.add(last)
-            params = {"limit": PAGE, "after": last}
+        items = await walk_cursor(
+            lambda params: self._call("GET", "/v1/workflow/", params=params),
+            {"limit": PAGE},
+            items_key="data",
+            next_cursor=lambda page: page.get("last_id") if page.get("has_more") else None,
+            cursor_param="after",
+        )
+        return [self._flow(item) for item in items]
 
     async def get_flow(self, flow_id: str) -> Flow:
         return self._flow(await self._call("GET", f"/v1/workflow/{flow_id}"))

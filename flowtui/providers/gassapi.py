@@ -22,7 +22,6 @@ from flowtui.providers.base import (
     Flow,
     OutcomeUnknown,
     PlatformError,
-    parse_time,
     state_from_flag,
 )
 from flowtui.providers.redaction import LOGGER_NAME
@@ -126,14 +125,8 @@ class GassapiProvider(BaseProvider):
             raise AuthError(f"token refresh failed: {exc}") from None
 
     def _flow(self, data: Any) -> Flow:
-        if not isinstance(data, dict) or "id" not in data:
-            raise PlatformError("unexpected answer: no flow object")
-        return Flow(
-            ref=self.ref(str(data["id"])),
-            name=str(data.get("name") or ""),
-            state=state_from_flag(data.get("is_active")),
-            updated=parse_time(data.get("updated_at")),
-            raw=data,
+        return self.flow_from(
+            data, state_of=state_from_flag, state_key="is_active", updated_key="updated_at"
         )
 
     async def _project_ids(self) -> list[str]:

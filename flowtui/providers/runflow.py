@@ -17,7 +17,7 @@ from flowtui.providers.base import (
     Conflict,
     Flow,
     PlatformError,
-    parse_time,
+    walk_cursor,
 )
 from flowtui.providers.redaction import register_secret
 from flowtui.providers.transport import Transport, error_for_status, json_body
@@ -71,30 +71,19 @@ class RunflowProvider(BaseProvider):
         return State.UNKNOWN
 
     def _flow(self, data: Any) -> Flow:
-        if not isinstance(data, dict) or "id" not in data:
-            raise PlatformError("unexpected answer: no flow object")
-        return Flow(
-            ref=self.ref(str(data["id"])),
-            name=str(data.get("name") or ""),
-            state=self._state(data.get("status_code")),
-            updated=parse_time(data.get("updated_at")),
-            raw=data,
+        return self.flow_from(
+            data, state_of=self._state, state_key="status_code", updated_key="updated_at"
         )
 
     async def list_flows(self) -> list[Flow]:
-        flows: list[Flow] = []
-        params: dict[str, Any] = {"limit": PAGE}
-        seen: set[str] = set()
-        while True:
-            page = await self._call("GET", "/v1/flow-summaries", params=params)
-            if not isinstance(page, dict) or not isinstance(page.get("items"), list):
-                raise PlatformError("unexpected answer to the flow list")
-            flows.extend(self._flow(item) for item in page["items"])
-            cursor = page.get("next_pq")
-            if not cursor or cursor in seen:
-                return flows
-            seen.add(cursor)
-            params = {"limit": PAGE, "pq": cursor}
+        items = await walk_cursor(
+            lambda params: self._call("GET", "/v1/flow-summaries", params=params),
+            {"limit": PAGE},
+            items_key="items",
+            next_cursor=lambda page: page.get("next_pq"),
+            cursor_param="pq",
+        )
+        return [self._flow(item) for item in items]
 
     async def get_flow(self, flow_id: str) -> Flow:
         return self._flow(await self._call("GET", f"/v1/flows/{flow_id}"))
