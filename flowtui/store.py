@@ -156,6 +156,8 @@ class Store(Protocol):
 
     def prior_states(self, rule: str) -> dict[FlowRef, State]: ...
 
+    def all_prior_states(self) -> dict[str, dict[FlowRef, State]]: ...
+
     def clear_prior_states(self, rule: str, flows: Iterable[FlowRef] | None = None) -> None: ...
 
     def set_override(self, override: OverrideRecord) -> None: ...
@@ -331,6 +333,14 @@ class SqliteStore:
             "SELECT account, flow_id, state FROM prior_states WHERE rule = ?", (rule,)
         ).fetchall()
         return {FlowRef(r["account"], r["flow_id"]): State(r["state"]) for r in rows}
+
+    def all_prior_states(self) -> dict[str, dict[FlowRef, State]]:
+        """Rule → its recorded prior states, for every rule with a record (one query)."""
+        rows = self._execute("SELECT rule, account, flow_id, state FROM prior_states").fetchall()
+        found: dict[str, dict[FlowRef, State]] = {}
+        for r in rows:
+            found.setdefault(r["rule"], {})[FlowRef(r["account"], r["flow_id"])] = State(r["state"])
+        return found
 
     def clear_prior_states(self, rule: str, flows: Iterable[FlowRef] | None = None) -> None:
         if flows is None:

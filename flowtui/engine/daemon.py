@@ -217,7 +217,7 @@ class Scheduler:
             gap = 2 * self._reconciler.config.settings.resync
             if self._last_pass is not None and now - self._last_pass > gap:
                 self._reconciler.forget()
-            report = await self._reconciler.converge(now)
+            report = await self._reconciler.converge(now, full=trigger != "transition")
             self._last_pass = now
             self.last_report = report
             self.bus.publish(
@@ -278,8 +278,7 @@ class Scheduler:
         every few seconds makes a long search slow."""
         assert self._schedule is not None
         assert self._store is not None
-        config = self._schedule.config
-        priors = {rule.name: self._store.prior_states(rule.name) for rule in config.maintenance}
+        priors = self._store.all_prior_states()
         overrides = overrides_from(self._store, now)
         begin = now + timedelta(microseconds=1)
         for horizon in NEAR_HORIZONS:

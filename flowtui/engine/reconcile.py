@@ -144,6 +144,7 @@ class Reconciler:
         self._left: dict[FlowRef, DesiredState] = {}  # permanent failures, left until changed
         self._drift: dict[FlowRef, tuple[State, State]] = {}
         self._reported: dict[str, str] = {}  # account or flow → last error published
+        self._known: dict[str, list[str]] = {}  # the last listing of each `account:*` account
         self.update(config, providers, provider_errors or {})
 
     def update(
@@ -174,6 +175,7 @@ class Reconciler:
                 and not isinstance(config.accounts[key.account], Bitrix24Account)
             }
         )
+        self._known = {a: ids for a, ids in self._known.items() if a in self._listed}
 
     def forget(self) -> None:
         """Drop the memory of applied states: the next pass converges every governed flow."""
@@ -270,11 +272,17 @@ class Reconciler:
 
     # -- one pass -------------------------------------------------------------------------
 
-    async def converge(self, now: datetime) -> Report:
-        """Bring every governed flow to its desired state at `now` (see the module doc)."""
+    async def converge(self, now: datetime, *, full: bool = True) -> Report:
+        """Bring governed flows to their desired states at `now` (see the module doc).
+
+        `full` (start, resync, reload): read every governed flow, so drift is found. Not
+        full (a transition came due): read and change only the flows whose desired state
+        differs from the one last applied (with the whole group of an A/B switch), reusing
+        the last listing of `account:*` accounts — the fast path from boundary to change."""
         report = Report(now)
-        priors = {name: self.store.prior_states(name) for name in self._restoring}
-        governed, readings = await self._observe(now, priors, report)
+        recorded = self.store.all_prior_states()
+        priors = {name: recorded.get(name, {}) for name in self._restoring}
+        governed, readings = await self._observe(now, priors, report, full)
         if not self.dry_run:
             self._save_priors(now, governed, readings, priors)
         changes = self._plan(now, governed, readings, report)
@@ -295,33 +303,48 @@ class Reconciler:
         return report
 
     async def _observe(
-        self, now: datetime, priors: Mapping[str, Mapping[FlowRef, State]], report: Report
+        self,
+        now: datetime,
+        priors: Mapping[str, Mapping[FlowRef, State]],
+        report: Report,
+        full: bool,
     ) -> tuple[dict[FlowRef, DesiredState], dict[FlowRef, Reading]]:
         """The governed flows with their desired states (sorted, so that logs and audit rows
         come in a stable order) and their actual states: accounts named with `account:*`
         are listed (one batched read that also tells which flows they have), the others
         read flow by flow."""
-        listings = await asyncio.gather(*(self._list(account) for account in self._listed))
-        known: dict[str, list[str]] = {}
+        to_list = [a for a in self._listed if full or a not in self._known]
+        listings = await asyncio.gather(*(self._list(account) for account in to_list))
         readings: dict[FlowRef, Reading] = {}
-        for account, listing in zip(self._listed, listings, strict=True):
+        for account, listing in zip(to_list, listings, strict=True):
             if isinstance(listing, ProviderError):
                 report.account_errors[account] = str(listing)
+                self._known.pop(account, None)
                 continue
-            known[account] = [flow.ref.flow_id for flow in listing]
+            self._known[account] = [flow.ref.flow_id for flow in listing]
             readings.update((flow.ref, flow) for flow in listing)
         for account, error in self.provider_errors.items():
             report.account_errors.setdefault(account, str(error))
-        self._publish_account_errors(report.account_errors, now)
+        self._publish_account_errors(report.account_errors, now, full)
 
-        desired = Schedule(self.config, known).desired(now, priors, overrides_from(self.store, now))
+        overrides = overrides_from(self.store, now)
+        desired = Schedule(self.config, self._known).desired(now, priors, overrides)
         refs = sorted((key for key in desired if isinstance(key, FlowRef)), key=tuple)
         governed = {ref: desired[ref] for ref in refs if desired[ref].state in SETTABLE}
-        unread = [ref for ref in governed if ref not in readings and ref.account not in known]
-        readings.update(await self.read(unread))
+        if not full:
+            governed = self._due(governed)
         for ref in governed:
-            readings.setdefault(ref, NotFound(f"{ref} is not among the account's flows"))
-        return governed, readings
+            if ref not in readings and ref.account in to_list:
+                readings[ref] = NotFound(f"{ref} is not among the account's flows")
+        readings.update(await self.read(ref for ref in governed if ref not in readings))
+        return governed, {ref: readings[ref] for ref in governed}
+
+    def _due(self, governed: Mapping[FlowRef, DesiredState]) -> dict[FlowRef, DesiredState]:
+        """The flows whose desired state is not the one last applied, plus every flow of
+        an A/B switch one of them belongs to (its order and rollback need them all)."""
+        due = {ref for ref, want in governed.items() if self._applied.get(ref) != want}
+        switches = {governed[ref].rule for ref in due} & set(self._switches)
+        return {ref: want for ref, want in governed.items() if ref in due or want.rule in switches}
 
     async def _execute(
         self,
@@ -621,9 +644,10 @@ class Reconciler:
 
     # -- reporting ------------------------------------------------------------------------
 
-    def _publish_account_errors(self, errors: Mapping[str, str], now: datetime) -> None:
+    def _publish_account_errors(self, errors: Mapping[str, str], now: datetime, full: bool) -> None:
+        """Publish an account's error when it is new; a full pass forgets the healed ones."""
         for account in [key for key in self._reported if key.startswith("account:")]:
-            if account.removeprefix("account:") not in errors:
+            if full and account.removeprefix("account:") not in errors:
                 del self._reported[account]
         for account, error in errors.items():
             if self._reported.get(f"account:{account}") != error:

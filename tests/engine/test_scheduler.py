@@ -148,3 +148,20 @@ async def test_stop_lets_the_pass_in_flight_verify_and_write_its_outcomes(
         assert len([r for r in store.audit() if r.event_type == "outcome"]) == len(targets)
     finally:
         store.close()
+
+
+async def test_a_transition_pass_reads_and_changes_only_the_flows_it_concerns(
+    emu: Any, flows: Flows, write_config: Any, open_engine: OpenEngine
+) -> None:
+    *others, due = flows.pick("diga", 4, status="ENABLED", published=True)
+    write_config(
+        window("big", [f"support:{i}" for i in others], start=timedelta(0), end=timedelta(hours=1))
+        + window("small", [f"support:{due}"], start=timedelta(hours=2), end=timedelta(hours=3))
+    )
+    engine = await open_engine(T0 + timedelta(minutes=90))  # "big" is over: restored
+    assert engine.next_transition == T0 + timedelta(hours=2)
+    emu.clear_requests()
+    report = await engine.converge_now(T0 + timedelta(hours=2), trigger="transition")
+    assert [(o.flow.flow_id, o.action) for o in report.outcomes] == [(due, Action.CHANGED)]
+    assert any(due in r["path"] for r in emu.requests())
+    assert all(other not in r["path"] for r in emu.requests() for other in others)

@@ -102,6 +102,18 @@ def test_prior_states_keep_the_first_record_of_a_window(store: SqliteStore) -> N
     assert store.prior_states("sunday") == {}
 
 
+def test_all_prior_states_groups_every_record_by_rule(store: SqliteStore) -> None:
+    other = FlowRef("crm", "517")
+    store.save_prior_states("sunday", {FLOW: State.ENABLED, other: State.DISABLED}, at=T0)
+    store.save_prior_states("nightly", {FLOW: State.DISABLED}, at=T0)
+    assert store.all_prior_states() == {
+        "sunday": {FLOW: State.ENABLED, other: State.DISABLED},
+        "nightly": {FLOW: State.DISABLED},
+    }
+    store.clear_prior_states("nightly")
+    assert set(store.all_prior_states()) == {"sunday"}
+
+
 def test_overrides_end_and_can_be_cleared(store: SqliteStore) -> None:
     pin = OverrideRecord(
         FLOW, SKIP, until=T0 + timedelta(hours=2), created_by="cli:ops", created_at=T0
