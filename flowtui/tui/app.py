@@ -14,11 +14,8 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Input
 
 from flowtui.config import Config
 from flowtui.engine.events import (
@@ -40,6 +37,7 @@ from flowtui.tui.screens.audit import AuditScreen
 from flowtui.tui.screens.confirm import PIN, ConfirmScreen
 from flowtui.tui.screens.details import DetailsScreen
 from flowtui.tui.screens.help import HelpScreen
+from flowtui.tui.screens.main import MainScreen
 from flowtui.tui.screens.override import OverrideRequest, OverrideScreen
 from flowtui.tui.screens.schedules import SchedulesScreen
 from flowtui.tui.widgets.flow_table import FlowTable
@@ -47,70 +45,6 @@ from flowtui.tui.widgets.status_bar import StatusBar
 
 PIN_FALLBACK = timedelta(hours=24)  # pin length when a governing rule has no next change
 MAX_ERROR_NOTES = 3
-
-
-class MainScreen(Screen[None]):
-    """The flow table, the filter line and the status bar."""
-
-    CSS_PATH = "main.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("r", "app.refresh_now", "Refresh", id="refresh"),
-        Binding("s", "app.schedules", "Schedules", id="schedules"),
-        Binding("a", "app.audit", "Audit", id="audit"),
-        Binding("P", "app.pause", "Pause", id="pause"),
-        Binding("escape", "clear", "Clear", show=False),
-    ]
-
-    def __init__(self, zone: ZoneInfo) -> None:
-        super().__init__()
-        self.zone = zone
-
-    def compose(self) -> ComposeResult:
-        yield Header(icon="⏻")
-        with Vertical(id="body"):
-            yield FlowTable(self.zone, id="flows")
-            yield Input(placeholder="filter: account, platform, state or name", id="filter")
-            yield StatusBar(self.zone, id="status")
-        yield Footer()
-
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
-
-    def action_clear(self) -> None:
-        table = self.query_one(FlowTable)
-        if table.marked:
-            table.clear_marks()
-        else:
-            self.query_one("#filter", Input).value = ""
-            table.filter("")
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter":
-            self.query_one(FlowTable).filter(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            event.input.display = bool(event.value)
-            self.query_one(FlowTable).focus()
-
-    def on_data_table_row_selected(self, event: FlowTable.RowSelected) -> None:
-        self.app.action_details()  # type: ignore[attr-defined]
-
-    # Flow keys are bound on the table as `screen.<action>`; they run the app's pipeline.
-    def action_change(self, action: str) -> None:
-        self.app.action_change(action)  # type: ignore[attr-defined]
-
-    def action_publish(self) -> None:
-        self.app.action_publish()  # type: ignore[attr-defined]
-
-    def action_override(self) -> None:
-        self.app.action_override()  # type: ignore[attr-defined]
-
-    def action_details(self) -> None:
-        self.app.action_details()  # type: ignore[attr-defined]
 
 
 class FlowtuiApp(App[None]):

@@ -1,0 +1,77 @@
+"""The main screen: the flow table, the filter line and the status bar. Flow keys are bound
+on the table as `screen.<action>` and run the app's change pipeline."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input
+
+from flowtui.tui.widgets.flow_table import FlowTable
+from flowtui.tui.widgets.status_bar import StatusBar
+
+
+class MainScreen(Screen[None]):
+    """The flow table, the filter line and the status bar."""
+
+    CSS_PATH = "main.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("r", "app.refresh_now", "Refresh", id="refresh"),
+        Binding("s", "app.schedules", "Schedules", id="schedules"),
+        Binding("a", "app.audit", "Audit", id="audit"),
+        Binding("P", "app.pause", "Pause", id="pause"),
+        Binding("escape", "clear", "Clear", show=False),
+    ]
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        super().__init__()
+        self.zone = zone
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="⏻")
+        with Vertical(id="body"):
+            yield FlowTable(self.zone, id="flows")
+            yield Input(placeholder="filter: account, platform, state or name", id="filter")
+            yield StatusBar(self.zone, id="status")
+        yield Footer()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear(self) -> None:
+        table = self.query_one(FlowTable)
+        if table.marked:
+            table.clear_marks()
+        else:
+            self.query_one("#filter", Input).value = ""
+            table.filter("")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.query_one(FlowTable).filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.input.display = bool(event.value)
+            self.query_one(FlowTable).focus()
+
+    # Flow keys are bound on the table as `screen.<action>`; they run the app's pipeline.
+    def action_change(self, action: str) -> None:
+        self.app.action_change(action)  # type: ignore[attr-defined]
+
+    def action_publish(self) -> None:
+        self.app.action_publish()  # type: ignore[attr-defined]
+
+    def action_override(self) -> None:
+        self.app.action_override()  # type: ignore[attr-defined]
+
+    def action_details(self) -> None:
+        self.app.action_details()  # type: ignore[attr-defined]
