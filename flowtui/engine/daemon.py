@@ -1,5 +1,6 @@
 """The scheduler: APScheduler wakes the engine at the next transition and every `resync`;
-each wake-up is one converge pass of flowtui.engine.reconcile at the current instant.
+each wake-up is one converge pass of flowtui.engine.reconcile at the current instant — at a
+transition only the flows whose desired state changed, at a resync every governed flow.
 
 Embeddable: `Scheduler(config_path, state_dir, bus, clock)` with `start()` / `stop()` /
 `pause()` / `resume()` / `converge_now()` / `reload()` needs no signals and no CLI, and
