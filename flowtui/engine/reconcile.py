@@ -165,15 +165,18 @@ class Reconciler:
             if not rule.paused
         }
         self._restoring = {rule.name for rule in config.maintenance if rule.after == "restore"}
+        named = {
+            config.resolve(ref)
+            for rule in config.rules
+            if not rule.paused
+            for ref in (rule.flows if isinstance(rule, MaintenanceRule) else (*rule.a, *rule.b))
+        }
+        self._used = {key.account for key in named}  # accounts some active rule governs
         self._listed = sorted(
-            {
-                key.account
-                for rule in config.rules
-                if not rule.paused
-                for ref in (rule.flows if isinstance(rule, MaintenanceRule) else (*rule.a, *rule.b))
-                if isinstance(key := config.resolve(ref), AccountWildcard)
-                and not isinstance(config.accounts[key.account], Bitrix24Account)
-            }
+            key.account
+            for key in named
+            if isinstance(key, AccountWildcard)
+            and not isinstance(config.accounts[key.account], Bitrix24Account)
         )
         self._known = {a: ids for a, ids in self._known.items() if a in self._listed}
 
@@ -324,7 +327,8 @@ class Reconciler:
             self._known[account] = [flow.ref.flow_id for flow in listing]
             readings.update((flow.ref, flow) for flow in listing)
         for account, error in self.provider_errors.items():
-            report.account_errors.setdefault(account, str(error))
+            if account in self._used:  # an account no rule governs cannot fail a pass
+                report.account_errors.setdefault(account, str(error))
         self._publish_account_errors(report.account_errors, now, full)
 
         overrides = overrides_from(self.store, now)

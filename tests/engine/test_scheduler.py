@@ -165,3 +165,18 @@ async def test_a_transition_pass_reads_and_changes_only_the_flows_it_concerns(
     assert [(o.flow.flow_id, o.action) for o in report.outcomes] == [(due, Action.CHANGED)]
     assert any(due in r["path"] for r in emu.requests())
     assert all(other not in r["path"] for r in emu.requests() for other in others)
+
+
+async def test_an_unusable_account_that_no_rule_governs_fails_nothing(
+    emu: Any, flows: Flows, write_config: Any, config_path: Path, state_dir: Path
+) -> None:
+    target = flows.pick("diga", 1, status="ENABLED", published=True)[0]
+    write_config(window("db", [f"support:{target}"], start=timedelta(0), end=timedelta(hours=1)))
+    env = {k: v for k, v in secrets_env(emu).items() if k != "FT_B24"}
+    engine = Scheduler(config_path, state_dir, None, ManualClock(T0), env=env, retry=FAST)
+    try:
+        report = await engine.open()
+    finally:
+        await engine.close()
+    assert not report.failed
+    assert report.account_errors == {}
