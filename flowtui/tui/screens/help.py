@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -27,9 +28,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(
-                'Keys  (remap them under [keys] in schedules.toml: id = "key")', id="title"
-            )
+            yield Static(Text(TITLE), id="title")
             table: DataTable[str] = DataTable(cursor_type="row", id="keys")
             table.add_columns("KEY", "ACTION", "ID")
             for binding_id, key, description in self.rows:

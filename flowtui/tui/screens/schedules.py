@@ -4,6 +4,7 @@ space pauses or resumes a rule; n / b add a maintenance window / an A/B switch; 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -31,17 +32,22 @@ SHOWN_TRANSITIONS = 2
 MAX_FLOWS_TEXT = 36
 
 
-def window_text(rule: Rule) -> str:
-    """The rule's window in a few words."""
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return (moment.astimezone(zone) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M")
+
+
+def window_text(rule: Rule, zone: ZoneInfo) -> str:
+    """The rule's window in a few words (times in the rule's zone)."""
     if isinstance(rule, AbSwitchRule):
         if rule.b_cron and rule.b_duration:
             return f"B: {rule.b_cron} for {format_duration(rule.b_duration)}"
         every = format_duration(rule.every) if rule.every else "?"
-        return f"A/B every {every} from {rule.start:%Y-%m-%d %H:%M}"
+        start = _local(rule.start, zone) if rule.start else "?"
+        return f"A/B every {every} from {start}"
     if rule.cron and rule.duration:
         return f"{rule.cron} for {format_duration(rule.duration)}"
     if rule.start and rule.end:
-        return f"{rule.start:%Y-%m-%d %H:%M} → {rule.end:%Y-%m-%d %H:%M}"
+        return f"{_local(rule.start, zone)} → {_local(rule.end, zone)}"
     days = ",".join(rule.days or ())
     begin = rule.from_.strftime("%H:%M") if rule.from_ else "?"
     end = rule.to.strftime("%H:%M") if rule.to else "?"
@@ -105,7 +111,7 @@ class SchedulesScreen(Screen[None]):
                 rule.name,
                 "maintenance" if isinstance(rule, MaintenanceRule) else "A/B switch",
                 flows_text(rule),
-                window_text(rule),
+                window_text(rule, config.zone(rule)),
                 "paused" if rule.paused else self.transitions_text(upcoming.get(rule.name, [])),
                 status,
                 key=rule.name,
