@@ -23,6 +23,7 @@ from flowtui.engine.events import (
     PlannedChange,
     RuleFired,
     SchedulerState,
+    SchedulerStatus,
 )
 from flowtui.model import FlowRef, State
 from flowtui.providers.redaction import redact
@@ -95,6 +96,8 @@ def as_text(event: Event) -> str | None:
             )
         case RuleFired():
             return f"rule {event.rule!r}: transition for {event.flows} flow(s)"
+        case SchedulerState(status=SchedulerStatus.HELD):
+            return None  # the command says it once, as its error
         case SchedulerState():
             text = f"scheduler {event.status}"
             if event.next_transition is not None:

@@ -128,7 +128,9 @@ end = {(opens + timedelta(hours=1)).isoformat()}
         timeout=DEADLINE,
     )
     assert second.returncode == 3
-    assert f"already run by process {process.pid}" in second.stderr
+    assert second.stderr.splitlines() == [
+        f"flowtui: error: the scheduler for {state_dir} is already run by process {process.pid}"
+    ]
     assert "Traceback" not in second.stderr
 
     config_path.write_text(config_path.read_text() + "\n[[maintenance]]\nname = \n")
