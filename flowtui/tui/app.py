@@ -130,9 +130,9 @@ class FlowtuiApp(App[None]):
             return
         finally:
             self._refreshing = False
-        self.apply_snapshot(snapshot)
+        await self.apply_snapshot(snapshot)
 
-    def apply_snapshot(self, snapshot: Snapshot) -> None:
+    async def apply_snapshot(self, snapshot: Snapshot) -> None:
         """Merge one read into the rows: flows of failed accounts keep their last known
         values with the error; an account never read gets one `account:*` error row."""
         rows = {str(ref): row for ref, row in snapshot.rows.items()}
@@ -147,7 +147,7 @@ class FlowtuiApp(App[None]):
                 )
         self.rows = rows
         self.account_errors = snapshot.errors
-        self.table.show_rows(rows, snapshot.at)
+        await self.table.show_rows(rows, snapshot.at)
         upcoming = [
             row.governance.next_change for row in rows.values() if row.governance.next_change
         ]

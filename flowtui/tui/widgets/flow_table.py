@@ -3,6 +3,7 @@ place (only the cells that changed) on every refresh."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import ClassVar
@@ -28,6 +29,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("last", "LAST CHANGE", 16),
 )
 Cells = tuple[str | Text, ...]
+CHUNK = 500  # rows updated between two yields to the event loop
 
 
 def matches(row: FlowRow, words: Iterable[str]) -> bool:
@@ -60,6 +62,7 @@ class FlowTable(DataTable[str | Text]):
         self.words: list[str] = []
         self._shown: dict[str, Cells] = {}
         self._now: datetime | None = None
+        self._generation = 0  # bumped by each filter change
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -89,19 +92,35 @@ class FlowTable(DataTable[str | Text]):
 
     # -- keeping the table in step --------------------------------------------------------
 
-    def show_rows(self, rows: Mapping[str, FlowRow], now: datetime) -> None:
+    async def show_rows(self, rows: Mapping[str, FlowRow], now: datetime) -> None:
         """Make the table show `rows` (all of them; the filter decides which appear),
-        updating only the cells that changed."""
+        updating only the cells that changed. Yields to the event loop every CHUNK rows so
+        that keys stay responsive on large tables; a filter change meanwhile ends it (the
+        filter redraws everything itself)."""
         self._now = now
         self.rows_by_key = dict(rows)
-        self._sync()
+        generation = self._generation
+        wanted = self._wanted()
+        self._drop_unwanted(set(wanted))
+        for start in range(0, len(wanted), CHUNK):
+            for key in wanted[start : start + CHUNK]:
+                if key in self.rows_by_key:
+                    self._show(key)
+            await asyncio.sleep(0)
+            if generation != self._generation:
+                return
 
-    def _sync(self) -> None:
-        wanted = [key for key, row in self.rows_by_key.items() if matches(row, self.words)]
-        wanted_set = set(wanted)
-        for key in [key for key in self._shown if key not in wanted_set]:
+    def _wanted(self) -> list[str]:
+        return [key for key, row in self.rows_by_key.items() if matches(row, self.words)]
+
+    def _drop_unwanted(self, wanted: set[str]) -> None:
+        for key in [key for key in self._shown if key not in wanted]:
             self.remove_row(key)
             del self._shown[key]
+
+    def _sync(self) -> None:
+        wanted = self._wanted()
+        self._drop_unwanted(set(wanted))
         for key in wanted:
             self._show(key)
 
@@ -131,6 +150,7 @@ class FlowTable(DataTable[str | Text]):
     def filter(self, text: str) -> None:
         """Show only rows matching every word of `text` (rebuilds the rows, in order)."""
         self.words = text.lower().split()
+        self._generation += 1
         self.clear()
         self._shown = {}
         self._sync()
