@@ -84,8 +84,8 @@ def daemon(cli: CliContext, once: bool, dry_run: bool, log_format: str) -> None:
         fail(str(held), EXIT_LOCKED)
     except StoreError as error:
         fail(str(error), EXIT_USAGE)
-    except KeyboardInterrupt:
-        raise SystemExit(EXIT_OK) from None
+    except KeyboardInterrupt:  # only --once has no signal handlers
+        fail("interrupted; a change in flight is re-verified at next start", EXIT_CHANGE_FAILED)
     if report is None:
         raise SystemExit(EXIT_OK)
     if scheduler.dry_run:
