@@ -98,10 +98,20 @@ class Scheduler:
         self._last_pass: datetime | None = None
         self._closed = False
         self.paused = False
+        self.holder_pid: int | None = None  # set when another process holds the lock
         self.next_transition: datetime | None = None
         self.last_report: Report | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def status(self) -> SchedulerStatus:
+        """For a status bar: running, paused, stopped, or held by `holder_pid`."""
+        if self.holder_pid is not None:
+            return SchedulerStatus.HELD
+        if self._closed or self._aps is None or not self._aps.running:
+            return SchedulerStatus.STOPPED
+        return SchedulerStatus.PAUSED if self.paused else SchedulerStatus.RUNNING
 
     @property
     def state_dir(self) -> Path:
@@ -123,6 +133,7 @@ class Scheduler:
             self._store = SqliteStore.in_dir(self.state_dir)
         except LockHeld as held:
             self._lock = None
+            self.holder_pid = held.pid or -1
             self._publish_state(SchedulerStatus.HELD, holder_pid=held.pid)
             raise
         except BaseException:

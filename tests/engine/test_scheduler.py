@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from flowtui.engine.clock import ManualClock
 from flowtui.engine.daemon import Scheduler
@@ -17,6 +20,7 @@ from flowtui.engine.events import (
     PassCompleted,
     SchedulerState,
 )
+from flowtui.engine.lock import LockHeld
 from flowtui.engine.reconcile import Action
 from flowtui.store import SqliteStore
 
@@ -77,8 +81,10 @@ async def test_pause_stops_acting_and_resume_converges_at_once(
     engine = Scheduler(config_path, state_dir, bus, clock, env=secrets_env(emu), retry=FAST)
     await engine.start()
     try:
+        assert engine.status == "running"
         assert not flows.diga_on(target)
         engine.pause()
+        assert engine.status == "paused"
         emu.set_flow("diga", target, active=True)
         await engine._wake("resync")  # what APScheduler would call: nothing while paused
         assert flows.diga_on(target)
@@ -88,6 +94,7 @@ async def test_pause_stops_acting_and_resume_converges_at_once(
         assert not flows.diga_on(target)
     finally:
         await engine.stop()
+    assert engine.status == "stopped"
     states = [e.status for e in _drain(events) if isinstance(e, SchedulerState)]
     assert states[-1] == "stopped"
 
@@ -180,3 +187,19 @@ async def test_an_unusable_account_that_no_rule_governs_fails_nothing(
         await engine.close()
     assert not report.failed
     assert report.account_errors == {}
+
+
+async def test_a_second_scheduler_on_the_same_state_directory_is_held(
+    emu: Any, write_config: Any, open_engine: OpenEngine, config_path: Path, state_dir: Path
+) -> None:
+    write_config("")
+    await open_engine(T0)
+    bus = EventBus()
+    events = bus.subscribe()
+    second = Scheduler(config_path, state_dir, bus, ManualClock(T0), env=secrets_env(emu))
+    with pytest.raises(LockHeld):
+        await second.open()
+    assert second.status == "held"
+    assert second.holder_pid == os.getpid()
+    [state] = _drain(events)
+    assert (state.status, state.holder_pid) == ("held", os.getpid())
