@@ -408,14 +408,18 @@ class Reconciler:
         outcomes: Iterable[FlowOutcome],
         priors: Mapping[str, Mapping[FlowRef, State]],
     ) -> None:
-        """A flow put back after its window no longer needs its record."""
+        """A flow put back after its window no longer needs its record, nor the records
+        other closed windows hold of it: a window that opened inside another one recorded
+        that window's state, not the one to go back to."""
         for outcome in outcomes:
             if (
                 outcome.action in (Action.CHANGED, Action.ALREADY)
                 and outcome.flow in priors.get(outcome.rule, {})
                 and not self._in_window(outcome.rule, now)
             ):
-                self.store.clear_prior_states(outcome.rule, [outcome.flow])
+                for rule, states in priors.items():
+                    if outcome.flow in states and not self._in_window(rule, now):
+                        self.store.clear_prior_states(rule, [outcome.flow])
 
     def _plan(
         self,

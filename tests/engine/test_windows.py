@@ -173,3 +173,26 @@ start = {T0.isoformat()}
 
     await converge_at(second, T0 + timedelta(hours=3))
     assert flows.diga_on(target)
+
+
+async def test_overlapping_windows_restore_the_state_before_the_first(
+    flows: Flows, write_config: Any, open_engine: OpenEngine, store: SqliteStore
+) -> None:
+    target = flows.pick("diga", 1, status="ENABLED", published=True)[0]
+    ref = [f"support:{target}"]
+    hour = timedelta(hours=1)
+    write_config(
+        window("first", ref, start=hour, end=3 * hour)
+        + window("second", ref, start=2 * hour, end=4 * hour)
+    )
+    engine = await open_engine(T0)
+    for step in range(1, 4):
+        await converge_at(engine, T0 + step * hour)
+        assert not flows.diga_on(target)
+    restored = await converge_at(engine, T0 + 4 * hour)
+    assert [(o.rule, o.action) for o in restored.outcomes] == [("first", Action.CHANGED)]
+    assert flows.diga_on(target)
+    assert store.all_prior_states() == {}
+    later = await converge_at(engine, T0 + 5 * hour)
+    assert later.outcomes == []  # nothing left to restore to the second window's record
+    assert flows.diga_on(target)
