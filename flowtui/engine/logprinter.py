@@ -95,7 +95,7 @@ def as_text(event: Event) -> str | None:
                 f" {event.drifted} drifted"
             )
         case RuleFired():
-            return f"rule {event.rule!r}: transition for {event.flows} flow(s)"
+            return f"rule {event.rule!r}: {event.flows} flow(s) to change"
         case SchedulerState(status=SchedulerStatus.HELD):
             return None  # the command says it once, as its error
         case SchedulerState():
