@@ -49,6 +49,8 @@ MISFIRE_GRACE = timedelta(hours=6)
 TRANSITION_JOB = "transition"
 NEAR_HORIZONS = (timedelta(minutes=1), timedelta(hours=1))
 RESYNC_JOB = "resync"
+RETRY_JOB = "retry"
+RETRY_FIRST = timedelta(seconds=5)
 
 
 def load_checked(path: Path) -> Config:
@@ -78,6 +80,7 @@ class Scheduler:
         env: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         dry_run: bool = False,
+        first_retry: timedelta = RETRY_FIRST,
     ) -> None:
         self.config_path = config_path
         self.bus = bus or EventBus()
@@ -93,6 +96,7 @@ class Scheduler:
         self._reconciler: Reconciler | None = None
         self._schedule: Schedule | None = None  # for finding the next transition
         self._transition_job: str | None = None
+        self._first_retry = self._retry_delay = first_retry
         self._aps: AsyncIOScheduler | None = None
         self._file_stamp: tuple[int, int] | None = None
         self._last_pass: datetime | None = None
@@ -176,6 +180,7 @@ class Scheduler:
         )
         self._aps.start()
         self._plan_wakeup()
+        self._plan_retry(report)
         self._publish_state(SchedulerStatus.RUNNING)
         return report
 
@@ -229,7 +234,8 @@ class Scheduler:
             gap = 2 * self._reconciler.config.settings.resync
             if self._last_pass is not None and now - self._last_pass > gap:
                 self._reconciler.forget()
-            report = await self._reconciler.converge(now, full=trigger != "transition")
+            full = trigger not in ("transition", "retry")
+            report = await self._reconciler.converge(now, full=full)
             self._last_pass = now
             self.last_report = report
             self.bus.publish(
@@ -242,6 +248,7 @@ class Scheduler:
                 )
             )
             self._plan_wakeup(now)
+            self._plan_retry(report)
             return report
 
     async def _wake(self, trigger: str, at: datetime | None = None) -> None:
@@ -284,6 +291,26 @@ class Scheduler:
                 ("transition", self.next_transition),
                 id=job_id,
             )
+
+    def _plan_retry(self, report: Report) -> None:
+        """After transient failures, try the failed flows again soon — `first_retry`, then
+        doubling up to the resync interval — instead of only at the next resync."""
+        assert self._reconciler is not None
+        resync = self._reconciler.config.settings.resync
+        if not any(o.failed and not o.permanent for o in report.outcomes):
+            self._retry_delay = self._first_retry
+            return
+        delay = self._retry_delay
+        if self._aps is None or not self._aps.running or delay >= resync:
+            return
+        self._retry_delay = min(2 * delay, resync)
+        self._aps.add_job(
+            self._wake,
+            DateTrigger(run_date=self.clock.now() + delay),
+            ("retry",),
+            id=RETRY_JOB,
+            replace_existing=True,
+        )
 
     def _find_next_transition(self, now: datetime) -> datetime | None:
         """The first transition after `now`: near horizons first, as a rule that switches

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +203,40 @@ async def test_a_second_scheduler_on_the_same_state_directory_is_held(
     assert second.holder_pid == os.getpid()
     [state] = _drain(events)
     assert (state.status, state.holder_pid) == ("held", os.getpid())
+
+
+async def test_a_transient_failure_is_retried_soon_without_waiting_for_the_resync(
+    emu: Any, flows: Flows, write_config: Any, config_path: Path, state_dir: Path
+) -> None:
+    target = flows.pick("runflow", 1, status_code="active")[0]
+    now = datetime.now(UTC)  # a real clock: APScheduler runs the retry
+    write_config(
+        f"""
+[[maintenance]]
+name = "db"
+flows = ["studio:{target}"]
+start = {(now - timedelta(minutes=1)).isoformat()}
+end = {(now + timedelta(hours=1)).isoformat()}
+"""
+    )
+    emu.set_fault("runflow", error_rate=1.0)
+    bus = EventBus()
+    events = bus.subscribe()
+    engine = Scheduler(
+        config_path,
+        state_dir,
+        bus,
+        env=secrets_env(emu),
+        retry=FAST,
+        first_retry=timedelta(milliseconds=300),
+    )
+    report = await engine.start()
+    try:
+        assert report.failed
+        _drain(events)
+        emu.set_fault("runflow", error_rate=0.0)
+        retried = await _next_pass(events)
+        assert (retried.trigger, retried.changed) == ("retry", 1)
+        assert flows.raw("runflow")[target]["status_code"] == "inactive"
+    finally:
+        await engine.stop()
