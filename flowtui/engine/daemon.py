@@ -50,6 +50,8 @@ TRANSITION_JOB = "transition"
 NEAR_HORIZONS = (timedelta(minutes=1), timedelta(hours=1))
 RESYNC_JOB = "resync"
 RETRY_JOB = "retry"
+OVERRIDES_JOB = "overrides"
+OVERRIDE_POLL = timedelta(seconds=2)  # how soon an override set by another process acts
 RETRY_FIRST = timedelta(seconds=5)
 
 
@@ -97,6 +99,7 @@ class Scheduler:
         self._schedule: Schedule | None = None  # for finding the next transition
         self._transition_job: str | None = None
         self._first_retry = self._retry_delay = first_retry
+        self._seen_overrides: tuple[tuple[str, str, datetime], ...] | None = None
         self._aps: AsyncIOScheduler | None = None
         self._file_stamp: tuple[int, int] | None = None
         self._last_pass: datetime | None = None
@@ -178,6 +181,12 @@ class Scheduler:
         self._aps.add_job(
             self._wake, IntervalTrigger(seconds=resync.total_seconds()), ("resync",), id=RESYNC_JOB
         )
+        self._aps.add_job(
+            self._wake,
+            IntervalTrigger(seconds=OVERRIDE_POLL.total_seconds()),
+            ("override",),
+            id=OVERRIDES_JOB,
+        )
         self._aps.start()
         self._plan_wakeup()
         self._plan_retry(report)
@@ -234,9 +243,10 @@ class Scheduler:
             gap = 2 * self._reconciler.config.settings.resync
             if self._last_pass is not None and now - self._last_pass > gap:
                 self._reconciler.forget()
-            full = trigger not in ("transition", "retry")
+            full = trigger not in ("transition", "retry", "override")
             report = await self._reconciler.converge(now, full=full)
             self._last_pass = now
+            self._seen_overrides = self._overrides_now(now)
             self.last_report = report
             self.bus.publish(
                 PassCompleted(
@@ -260,6 +270,8 @@ class Scheduler:
                 await self.reload()  # converges itself
                 return
             now = self.clock.now()
+            if trigger == "override" and self._overrides_now(now) == self._seen_overrides:
+                return  # nothing new from `flowtui override` or the app
             await self.converge_now(max(now, at) if at is not None else now, trigger)
         except (StoreError, ProviderError) as exc:
             self.bus.publish(EngineFailed(f"{trigger} pass failed: {exc}", self.clock.now()))
@@ -267,6 +279,11 @@ class Scheduler:
             log.exception("%s pass failed", trigger)
             message = f"{trigger} pass failed: unexpected {type(exc).__name__}: {exc}"
             self.bus.publish(EngineFailed(message, self.clock.now()))
+
+    def _overrides_now(self, now: datetime) -> tuple[tuple[str, str, datetime], ...] | None:
+        if self._store is None:
+            return None
+        return tuple((str(o.flow), o.state, o.until) for o in self._store.overrides(now=now))
 
     def _plan_wakeup(self, now: datetime | None = None) -> None:
         """(Re)schedule the date job at the next transition after `now`."""

@@ -22,7 +22,8 @@ from flowtui.engine.events import (
 )
 from flowtui.engine.lock import LockHeld
 from flowtui.engine.reconcile import Action
-from flowtui.store import SqliteStore
+from flowtui.model import FlowRef
+from flowtui.store import OverrideRecord, SqliteStore
 
 from .conftest import FAST, T0, Flows, OpenEngine, converge_at, secrets_env
 from .test_windows import window
@@ -97,6 +98,18 @@ async def test_pause_stops_acting_and_resume_converges_at_once(
     assert engine.status == "stopped"
     states = [e.status for e in _drain(events) if isinstance(e, SchedulerState)]
     assert states[-1] == "stopped"
+
+
+def open_now(name: str, ref: str) -> str:
+    """A window open from a minute ago (real time) for an hour."""
+    now = datetime.now(UTC)
+    return f"""
+[[maintenance]]
+name = "{name}"
+flows = ["{ref}"]
+start = {(now - timedelta(minutes=1)).isoformat()}
+end = {(now + timedelta(hours=1)).isoformat()}
+"""
 
 
 def _drain(queue: asyncio.Queue[Any]) -> list[Any]:
@@ -209,16 +222,7 @@ async def test_a_transient_failure_is_retried_soon_without_waiting_for_the_resyn
     emu: Any, flows: Flows, write_config: Any, config_path: Path, state_dir: Path
 ) -> None:
     target = flows.pick("runflow", 1, status_code="active")[0]
-    now = datetime.now(UTC)  # a real clock: APScheduler runs the retry
-    write_config(
-        f"""
-[[maintenance]]
-name = "db"
-flows = ["studio:{target}"]
-start = {(now - timedelta(minutes=1)).isoformat()}
-end = {(now + timedelta(hours=1)).isoformat()}
-"""
-    )
+    write_config(open_now("db", f"studio:{target}"))  # a real clock: APScheduler runs it
     emu.set_fault("runflow", error_rate=1.0)
     bus = EventBus()
     events = bus.subscribe()
@@ -238,5 +242,29 @@ end = {(now + timedelta(hours=1)).isoformat()}
         retried = await _next_pass(events)
         assert (retried.trigger, retried.changed) == ("retry", 1)
         assert flows.raw("runflow")[target]["status_code"] == "inactive"
+    finally:
+        await engine.stop()
+
+
+async def test_an_override_from_another_process_acts_within_seconds(
+    emu: Any, flows: Flows, write_config: Any, config_path: Path, state_dir: Path
+) -> None:
+    target = flows.pick("diga", 1, status="ENABLED", published=True)[0]
+    write_config(open_now("db", f"support:{target}"))
+    bus = EventBus()
+    events = bus.subscribe()
+    engine = Scheduler(config_path, state_dir, bus, env=secrets_env(emu), retry=FAST)
+    await engine.start()
+    try:
+        assert not flows.diga_on(target)
+        _drain(events)
+        cli = SqliteStore.in_dir(state_dir)  # what `flowtui override` writes
+        now = datetime.now(UTC)
+        flow = FlowRef("support", target)
+        cli.set_override(OverrideRecord(flow, "enabled", now + timedelta(hours=1), "cli:t", now))
+        cli.close()
+        acted = await _next_pass(events)
+        assert (acted.trigger, acted.changed) == ("override", 1)
+        assert flows.diga_on(target)
     finally:
         await engine.stop()
