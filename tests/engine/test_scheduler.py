@@ -75,10 +75,12 @@ async def test_pause_stops_acting_and_resume_converges_at_once(
     emu: Any, flows: Flows, write_config: Any, config_path: Path, state_dir: Path
 ) -> None:
     target = flows.pick("diga", 1, status="ENABLED", published=True)[0]
-    write_config(window("db", [f"support:{target}"], start=timedelta(0), end=timedelta(days=1)))
+    now = datetime.now(UTC)  # APScheduler runs on real time: keep its transitions ahead
+    day = timedelta(days=1)
+    write_config(window("db", [f"support:{target}"], start=-day, end=day, origin=now))
     bus = EventBus()
     events = bus.subscribe()
-    clock = ManualClock(T0)
+    clock = ManualClock(now)
     engine = Scheduler(config_path, state_dir, bus, clock, env=secrets_env(emu), retry=FAST)
     await engine.start()
     try:
@@ -146,14 +148,15 @@ async def test_stop_lets_the_pass_in_flight_verify_and_write_its_outcomes(
 ) -> None:
     targets = flows.pick("diga", 3, status="ENABLED", published=True)
     refs = [f"support:{i}" for i in targets]
-    write_config(window("db", refs, start=timedelta(hours=1), end=timedelta(hours=2)))
+    now, hour = datetime.now(UTC), timedelta(hours=1)  # APScheduler runs on real time
+    write_config(window("db", refs, start=hour, end=2 * hour, origin=now))
     bus = EventBus()
     events = bus.subscribe()
-    clock = ManualClock(T0)
+    clock = ManualClock(now)
     engine = Scheduler(config_path, state_dir, bus, clock, env=secrets_env(emu), retry=FAST)
     await engine.start()
     emu.set_fault("diga", latency_ms=200)
-    clock.set(T0 + timedelta(hours=1))
+    clock.set(now + hour)
     in_flight = asyncio.create_task(engine.converge_now(trigger="transition"))
     async with asyncio.timeout(10):  # wait until the changes are on their way
         while not (isinstance(e := await events.get(), FlowChanged) and e.new == "pending"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flowtui.engine.events import DriftDetected, EventBus, FlowChanged, State
@@ -13,14 +13,23 @@ from flowtui.store import SqliteStore
 from .conftest import T0, Flows, OpenEngine, converge_at
 
 
-def window(name: str, refs: list[str], *, start: timedelta, end: timedelta, **extra: Any) -> str:
+def window(
+    name: str,
+    refs: list[str],
+    *,
+    start: timedelta,
+    end: timedelta,
+    origin: datetime = T0,
+    **extra: Any,
+) -> str:
+    """A one-off maintenance window from `origin + start` to `origin + end`."""
     options = "".join(f"{key} = {value}\n" for key, value in extra.items())
     return f"""
 [[maintenance]]
 name = "{name}"
 flows = {refs}
-start = {(T0 + start).isoformat()}
-end = {(T0 + end).isoformat()}
+start = {(origin + start).isoformat()}
+end = {(origin + end).isoformat()}
 {options}"""
 
 
