@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 
-from flowtui.config import Config
+from flowtui.config import Config, did_you_mean
 from flowtui.engine.events import (
     ConfigReloaded,
     DriftDetected,
@@ -74,6 +75,7 @@ class FlowtuiApp(App[None]):
 
     async def on_mount(self) -> None:
         self.set_keymap(self.keymap)
+        self._warn_unknown_keys()
         await self.push_screen(MainScreen(self.zone))
         self.status.update_status(
             self.now(),
@@ -95,6 +97,18 @@ class FlowtuiApp(App[None]):
 
     def now(self) -> datetime:
         return self.control.clock()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications carry platform text (brackets included): never read as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     @property
     def main(self) -> MainScreen:
@@ -330,6 +344,12 @@ class FlowtuiApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keymap_rows()))
+
+    def _warn_unknown_keys(self) -> None:
+        known = [binding_id for binding_id, _, _ in self.keymap_rows()]
+        for binding_id in sorted(set(self.keymap) - set(known)):
+            hint = did_you_mean(binding_id, known) or "press ? for the ids"
+            self.notify(f"[keys]: no key with id {binding_id!r} ({hint})", severity="warning")
 
     def keymap_rows(self) -> list[tuple[str, str, str]]:
         """(binding id, key, description) of every remappable key, as currently mapped."""

@@ -196,6 +196,7 @@ timeout = "1s"
         assert app.status.status.errors == ("lost",)
         assert any(r.ref.account == "support" for r in app.rows.values())
         emu.set_fault("diga", burst_5xx=100)  # a known account starts failing: keep its rows
+        app.notify("[/bold] text from a platform is not markup")
         await pilot.press("r")
         await wait_for(pilot, lambda: "support" in app.account_errors, "the failing refresh")
         support = [r for r in app.rows.values() if r.ref.account == "support"]
@@ -245,7 +246,7 @@ duration = "59m"
 
 async def test_keys_are_remappable_from_the_config(emu: Any, make_app: MakeApp) -> None:
     flow_id = pick_diga(emu, status="DISABLED", published=True)
-    app = make_app(extra='\n[keys]\nenable = "x"\nhelp = "f1"\n')
+    app = make_app(extra='\n[keys]\nenable = "x"\nhelp = "f1"\nenabel = "y"\n')
     async with app.run_test(size=(160, 40)) as pilot:
         await loaded(pilot)
         await put_cursor(pilot, f"support:{flow_id}")
@@ -255,6 +256,8 @@ async def test_keys_are_remappable_from_the_config(emu: Any, make_app: MakeApp) 
         await pilot.press("x")
         await wait_for(pilot, lambda: diga_flows(emu)[flow_id]["status"] == "ENABLED", "x")
         assert ("enable", "x", "Enable") in app.keymap_rows()
+        warnings = [n.message for n in app._notifications if n.severity == "warning"]
+        assert "[keys]: no key with id 'enabel' (did you mean 'enable'?)" in warnings
         await pilot.press("f1")
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen"
