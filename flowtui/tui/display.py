@@ -64,3 +64,9 @@ _KEY_NAMES = {"question_mark": "?", "slash": "/", "space": "space", "escape": "e
 def key_label(keys: str) -> str:
     """`slash,ctrl+f` → `/ ctrl+f`: keys as a person types them."""
     return " ".join(_KEY_NAMES.get(key.strip(), key.strip()) for key in keys.split(","))
+
+
+def safe(text: str) -> str | Text:
+    """A table cell showing `text` literally (DataTable reads plain strings as markup, and
+    names and errors from platforms may hold brackets)."""
+    return Text(text) if "[" in text else text

@@ -261,3 +261,18 @@ async def test_keys_are_remappable_from_the_config(emu: Any, make_app: MakeApp) 
         await pilot.press("f1")
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen"
+
+
+async def test_names_with_brackets_are_shown_literally(emu: Any, make_app: MakeApp) -> None:
+    flow_id = pick_diga(emu, status="ENABLED")
+    key = f"support:{flow_id}"
+    emu.set_flow("diga", flow_id, name="[/red] Sync [b]leads")
+    app = make_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot)
+        assert str(app.table.get_cell(key, "name")) == "[/red] Sync [b]leads"
+        await put_cursor(pilot, key)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.is_running
+        assert type(app.screen).__name__ == "DetailsScreen"

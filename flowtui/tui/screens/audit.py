@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header
 
 from flowtui.store import AuditRecord, StoreError
 from flowtui.tui.control import Control
+from flowtui.tui.display import safe
 
 COLUMNS = ("#", "TIME", "EVENT", "FLOW", "OLD", "NEW", "BY", "RESULT", "REASON", "ERROR")
 POLL_SECONDS = 1.0
@@ -26,13 +27,13 @@ def audit_cells(record: AuditRecord, zone: ZoneInfo, *, with_flow: bool = True) 
         record.event_type,
     ]
     if with_flow:
-        cells.append(str(record.flow))
+        cells.append(safe(str(record.flow)))
     cells += [
         record.old_status or "",
         record.new_status or "",
-        record.changed_by,
+        safe(record.changed_by),
         Text(record.result or "", style=RESULT_STYLE.get(record.result or "", "")),
-        record.reason or "",
+        safe(record.reason or ""),
         Text(record.error or "", style="red"),
     ]
     return cells

@@ -31,9 +31,9 @@ class ConfirmScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(self.question, id="question")
+            yield Static(self.question, id="question", markup=False)
             if self.detail:
-                yield Static(self.detail, id="detail")
+                yield Static(self.detail, id="detail", markup=False)
             with Horizontal(id="buttons"):
                 if self.pin_label:
                     yield Button(self.pin_label, id=PIN, variant="primary")

@@ -40,7 +40,7 @@ class DetailsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="body"):
-            yield Static(self.summary(), id="summary")
+            yield Static(self.summary(), id="summary", markup=False)
             yield Static(self.json(self.row.raw), id="json")
             yield Static("Audit history", classes="heading")
             yield DataTable(id="history", cursor_type="row")

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from flowtui.tui.display import key_label
+from flowtui.tui.display import key_label, safe
 
 TITLE = 'Keys  (remap them under [keys] in schedules.toml: id = "key")'
 
@@ -32,7 +32,7 @@ class HelpScreen(ModalScreen[None]):
             table: DataTable[str] = DataTable(cursor_type="row", id="keys")
             table.add_columns("KEY", "ACTION", "ID")
             for binding_id, key, description in self.rows:
-                table.add_row(key_label(key), description, binding_id, key=binding_id)
+                table.add_row(safe(key_label(key)), description, safe(binding_id), key=binding_id)
             yield table
             yield Static(
                 "Bulk actions apply to marked rows (space); escape clears marks.", id="hint"

@@ -60,12 +60,12 @@ class OverrideScreen(ModalScreen[OverrideRequest | None]):
     def compose(self) -> ComposeResult:
         names = ", ".join(str(ref) for ref in self.refs[:3]) + (" …" if len(self.refs) > 3 else "")
         with Vertical(id="dialog"):
-            yield Static(f"Override {len(self.refs)} flow(s): {names}", id="title")
+            yield Static(f"Override {len(self.refs)} flow(s): {names}", id="title", markup=False)
             yield Label("state")
             yield Select([(s, s) for s in STATES], value=STATES[1], allow_blank=False, id="state")
             yield Label("until (a duration like 2h, or a time like 2026-12-24T18:00+01:00)")
             yield Input(value="2h", id="until")
-            yield Static("", id="error")
+            yield Static("", id="error", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Pin", id="pin", variant="primary")
                 yield Button("Clear override", id="clear")

@@ -75,7 +75,7 @@ class RuleFormScreen(ModalScreen[Config | None]):
         what = "maintenance window" if self.kind == "maintenance" else "A/B switch"
         title = f"Edit {what} {self.rule.name!r}" if self.rule else f"New {what}"
         with VerticalScroll(id="dialog"):
-            yield Static(title, id="title")
+            yield Static(title, id="title", markup=False)
             if self.rule and self.rule.form != "cron":
                 yield Static(
                     f"This rule uses the {self.rule.form} form; fill the cron fields to replace"
@@ -91,7 +91,7 @@ class RuleFormScreen(ModalScreen[Config | None]):
                     yield Select(options, value=start, allow_blank=False, id=key)
                 else:
                     yield Input(value=value, id=key)
-            yield Static("", id="problems")
+            yield Static("", id="problems", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel", variant="error")

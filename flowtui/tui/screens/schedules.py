@@ -19,7 +19,7 @@ from flowtui.config import AbSwitchRule, Config, MaintenanceRule, Rule
 from flowtui.durations import format_duration
 from flowtui.rules import Transition
 from flowtui.tui.control import HORIZON, Control
-from flowtui.tui.display import target_text
+from flowtui.tui.display import safe, target_text
 from flowtui.tui.rule_edits import RuleEditError, kind_of, save, with_paused
 from flowtui.tui.screens.rule_form import RuleFormScreen
 from flowtui.tui.timeline import render_timeline
@@ -108,9 +108,9 @@ class SchedulesScreen(Screen[None]):
         for rule in config.rules:
             status = Text("paused", style="bold yellow") if rule.paused else Text("active", "green")
             table.add_row(
-                rule.name,
+                safe(rule.name),
                 "maintenance" if isinstance(rule, MaintenanceRule) else "A/B switch",
-                flows_text(rule),
+                safe(flows_text(rule)),
                 window_text(rule, config.zone(rule)),
                 "paused" if rule.paused else self.transitions_text(upcoming.get(rule.name, [])),
                 status,

@@ -15,7 +15,7 @@ from textual.widgets.data_table import RowKey
 
 from flowtui.model import FlowRef, State
 from flowtui.tui.control import FlowRow
-from flowtui.tui.display import ERROR, stamp, state_text, target_text, when_text
+from flowtui.tui.display import ERROR, safe, stamp, state_text, target_text, when_text
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("mark", " ", 1),
@@ -85,12 +85,12 @@ class FlowTable(DataTable[str | Text]):
             state = state_text(ERROR if row.error else row.state)
         return (
             "✔" if row.key in self.marked else " ",
-            row.ref.account,
+            safe(row.ref.account),
             row.kind,
-            row.ref.flow_id,
-            row.error if row.ref.flow_id == "*" and row.error else row.name,
+            safe(row.ref.flow_id),
+            safe(row.error if row.ref.flow_id == "*" and row.error else row.name),
             state,
-            governance.rule or "",
+            safe(governance.rule or ""),
             f"→ {target_text(transition.to_state)}" if transition else "",
             when_text(transition.at, self._now, self.zone) if transition and self._now else "",
             stamp(row.updated, self.zone),
