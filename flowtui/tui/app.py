@@ -17,6 +17,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
+from textual.worker import Worker, WorkerState
 
 from flowtui.config import Config, did_you_mean
 from flowtui.engine.events import (
@@ -192,6 +193,13 @@ class FlowtuiApp(App[None]):
         old = self.rows.get(str(ref))
         name = old.name if old else ""
         self.show_flow(Flow(ref, name, state, old.updated if old else None), error)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A background job failed unexpectedly: say so, keep running."""
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{event.worker.name}: {type(error).__name__}: {error}", severity="error")
+            self._refreshing = False
 
     # -- the one gate for every change --------------------------------------------------
 

@@ -276,3 +276,20 @@ async def test_names_with_brackets_are_shown_literally(emu: Any, make_app: MakeA
         await pilot.pause()
         assert app.is_running
         assert type(app.screen).__name__ == "DetailsScreen"
+
+
+async def test_an_unexpected_error_in_a_refresh_is_a_notification(
+    make_app: MakeApp, monkeypatch: Any
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot)
+
+        async def broken() -> None:
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(app.control, "read_all", broken)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: any("boom" in n.message for n in app._notifications), "it")
+        assert app.is_running
+        assert not app._refreshing
