@@ -2,11 +2,12 @@
 per account), change only what differs, verify, audit intent before and outcome after
 every change, and publish what happened on the event bus.
 
-What counts as a transition: the engine remembers, per flow, the desired state it last
-brought the flow to. A desired state different from that memory is a transition and is
-applied; an unchanged desired state that the flow no longer has is drift — corrected when
-the rule enforces, otherwise audited once and reported. `forget()` empties the memory, so
-the next pass converges everything (start, after a gap, on resume).
+What counts as a transition: the engine remembers, per flow, the desired state it saw at
+its last pass. A desired state different from that memory is a transition and is applied.
+A change that failed transiently is retried while its desired state holds. Otherwise a
+flow not in its (unchanged) desired state has drifted — corrected when the rule enforces,
+else audited once and reported. `forget()` empties the memory, so the next pass converges
+everything (start, after a gap, on resume).
 
 A/B switches change their two groups in the configured order and roll back to the old
 group when the new one cannot be switched on, so a service is never left with neither.
@@ -108,6 +109,7 @@ class _Change:
     before: State
     reason: str
     rule: str
+    transition: bool = False  # the desired state changed (not a retry or drift correction)
 
     @property
     def changed_by(self) -> str:
@@ -140,7 +142,8 @@ class Reconciler:
         self.bus = bus
         self.clock = clock
         self.dry_run = dry_run
-        self._applied: dict[FlowRef, DesiredState] = {}
+        self._seen: dict[FlowRef, DesiredState] = {}  # desired state at the last pass
+        self._pending: dict[FlowRef, DesiredState] = {}  # transient failures, to retry
         self._left: dict[FlowRef, DesiredState] = {}  # permanent failures, left until changed
         self._drift: dict[FlowRef, tuple[State, State]] = {}
         self._reported: dict[str, str] = {}  # account or flow → last error published
@@ -181,8 +184,9 @@ class Reconciler:
         self._known = {a: ids for a, ids in self._known.items() if a in self._listed}
 
     def forget(self) -> None:
-        """Drop the memory of applied states: the next pass converges every governed flow."""
-        self._applied.clear()
+        """Drop the memory of desired states: the next pass converges every governed flow."""
+        self._seen.clear()
+        self._pending.clear()
         self._left.clear()
         self._drift.clear()
 
@@ -344,9 +348,14 @@ class Reconciler:
         return governed, {ref: readings[ref] for ref in governed}
 
     def _due(self, governed: Mapping[FlowRef, DesiredState]) -> dict[FlowRef, DesiredState]:
-        """The flows whose desired state is not the one last applied, plus every flow of
-        an A/B switch one of them belongs to (its order and rollback need them all)."""
-        due = {ref for ref, want in governed.items() if self._applied.get(ref) != want}
+        """The flows whose desired state changed since the last pass or whose last change
+        failed transiently, plus every flow of an A/B switch one of them belongs to (its
+        order and rollback need them all)."""
+        due = {
+            ref
+            for ref, want in governed.items()
+            if self._seen.get(ref) != want or self._pending.get(ref) == want
+        }
         switches = {governed[ref].rule for ref in due} & set(self._switches)
         return {ref: want for ref, want in governed.items() if ref in due or want.rule in switches}
 
@@ -437,11 +446,14 @@ class Reconciler:
                 report.outcomes.append(_failure(ref, want, None, reading))
                 self._publish_flow_error(ref, want, None, reading, now)
                 continue
+            transition = self._seen.get(ref) != want
+            if not self.dry_run:
+                self._seen[ref] = want
             if reading.state == target:
                 report.outcomes.append(
                     FlowOutcome(ref, target, want.rule, want.reason, Action.ALREADY, target, target)
                 )
-                self._settle(ref, want)
+                self._settle(ref)
                 continue
             if self._left.get(ref) == want:
                 error = f"left as {reading.state}: an earlier attempt failed permanently"
@@ -459,13 +471,15 @@ class Reconciler:
                     )
                 )
                 continue
-            if self._applied.get(ref) != want:
-                changes[ref] = _Change(ref, want, target, reading.state, want.reason, want.rule)
+            if transition or self._pending.get(ref) == want:
+                changes[ref] = _Change(
+                    ref, want, target, reading.state, want.reason, want.rule, transition
+                )
                 continue
             self._report_drift(ref, want, reading.state, target, now)
             if want.enforced:
                 reason = f"drift ({want.reason})"
-                changes[ref] = _Change(ref, want, target, reading.state, reason, want.rule)
+                changes[ref] = _Change(ref, want, target, reading.state, reason, want.rule, False)
             else:
                 report.outcomes.append(
                     FlowOutcome(
@@ -507,24 +521,26 @@ class Reconciler:
     def _announce(self, now: datetime, changes: Mapping[FlowRef, _Change]) -> None:
         fired: dict[str, int] = defaultdict(int)
         for change in changes.values():
-            if self._applied.get(change.flow) != change.want:
+            if change.transition:
                 fired[change.rule] += 1
         for rule, flows in fired.items():
             self.bus.publish(RuleFired(rule, now, flows))
 
-    def _settle(self, ref: FlowRef, want: DesiredState) -> None:
-        """`ref` is in its desired state: remember it and forget its troubles."""
-        self._applied[ref] = want
+    def _settle(self, ref: FlowRef) -> None:
+        """`ref` is in its desired state: forget its troubles."""
+        self._pending.pop(ref, None)
         self._left.pop(ref, None)
         self._drift.pop(ref, None)
         self._reported.pop(str(ref), None)
 
     def _remember(self, outcome: FlowOutcome, want: DesiredState) -> None:
         if outcome.action in (Action.CHANGED, Action.ALREADY):
-            self._settle(outcome.flow, want)
+            self._settle(outcome.flow)
         elif outcome.permanent:
-            self._applied[outcome.flow] = want
+            self._pending.pop(outcome.flow, None)
             self._left[outcome.flow] = want
+        else:
+            self._pending[outcome.flow] = want
 
     # -- changing -------------------------------------------------------------------------
 
