@@ -125,7 +125,7 @@ def overrides_from(store: Store, now: datetime) -> list[Override]:
 
 
 class Reconciler:
-    """Converges one configuration's governed flows; keeps the memory of what it applied."""
+    """Converges one configuration's governed flows; remembers the desired states it saw."""
 
     def __init__(
         self,
