@@ -146,6 +146,7 @@ async def _history(order: str, enforce: bool, initial: list[bool], steps: list[t
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore.in_dir(Path(tmp))
         engine = Reconciler(config, {"p": platform}, store, EventBus(), clock)
+        before_window: dict[str, State] = {}  # the model of `after = "restore"`
         try:
             for delta, flipped, failing, full in steps:
                 now = clock.advance(delta)
@@ -156,6 +157,9 @@ async def _history(order: str, enforce: bool, initial: list[bool], steps: list[t
                 serving_before = any(states[f] is State.ENABLED for f in (*GROUP_A, *GROUP_B))
                 bystander_before = states[BYSTANDER]
                 desired = schedule.desired(now, store.all_prior_states())
+                in_window = now.hour % 3 == 0  # cron "0 */3 * * *", 1 h long, UTC
+                if in_window and not before_window:
+                    before_window = {flow: states[flow] for flow in WINDOWED}
                 report = await engine.converge(now, full=full)
 
                 # A flow no rule governs is never touched.
@@ -178,6 +182,10 @@ async def _history(order: str, enforce: bool, initial: list[bool], steps: list[t
                         want = desired.get(FlowRef("p", flow))
                         if want is not None and want.enforced:
                             assert states[flow] is want.state
+                # The first pass after a window puts each flow back as it was before it.
+                if not in_window and before_window:
+                    assert {flow: states[flow] for flow in WINDOWED} == before_window
+                    before_window = {}
                 # Whatever happened, no change is left without its outcome.
                 assert store.open_intents() == []
         finally:
