@@ -22,6 +22,7 @@ from flowtui.providers.base import (
     ChangeResult,
     Flow,
     NotFound,
+    PlatformError,
     Provider,
     ProviderError,
     Transient,
@@ -39,7 +40,7 @@ FLOWS = (*GROUP_A, *GROUP_B, *WINDOWED, BYSTANDER)
 
 class MemoryPlatform:
     """The Provider interface over a dict of flows; switching on a `failing` flow answers
-    a transient error (nothing changes)."""
+    a transient error, a `broken` one a permanent error (nothing changes)."""
 
     account = "p"
     kind = "memory"
@@ -50,6 +51,7 @@ class MemoryPlatform:
     def __init__(self, states: dict[str, State]) -> None:
         self.states = states
         self.failing: set[str] = set()
+        self.broken: set[str] = set()
         self.sets: list[tuple[str, State]] = []
 
     async def get_flow(self, flow_id: str) -> Flow:
@@ -67,6 +69,8 @@ class MemoryPlatform:
         ref, before = FlowRef(self.account, flow_id), self.states[flow_id]
         if before is not state and state is State.ENABLED and flow_id in self.failing:
             return ChangeResult.failed(ref, state, Transient("503 switching on"), before)
+        if before is not state and state is State.ENABLED and flow_id in self.broken:
+            return ChangeResult.failed(ref, state, PlatformError("refused for good"), before)
         if before is not state:
             self.sets.append((flow_id, state))
             self.states[flow_id] = state
@@ -112,6 +116,7 @@ STEP = st.tuples(
     st.integers(min_value=0, max_value=150).map(lambda m: timedelta(minutes=m)),
     st.sets(st.sampled_from(FLOWS), max_size=3),  # flipped by hand before the pass
     st.sets(st.sampled_from(GROUP_B), max_size=2),  # refuse to switch on during the pass
+    st.sets(st.sampled_from(GROUP_B), max_size=1),  # refuse to switch on, permanently
     st.booleans(),  # a full pass (resync) or a transition pass
 )
 
@@ -148,12 +153,13 @@ async def _history(order: str, enforce: bool, initial: list[bool], steps: list[t
         engine = Reconciler(config, {"p": platform}, store, EventBus(), clock)
         before_window: dict[str, State] = {}  # the model of `after = "restore"`
         try:
-            for delta, flipped, failing, full in steps:
+            for delta, flipped, failing, broken, full in steps:
                 now = clock.advance(delta)
                 for flow in flipped:
                     on = states[flow] is State.ENABLED
                     states[flow] = State.DISABLED if on else State.ENABLED
                 platform.failing = set(failing)
+                platform.broken |= broken
                 serving_before = any(states[f] is State.ENABLED for f in (*GROUP_A, *GROUP_B))
                 bystander_before = states[BYSTANDER]
                 desired = schedule.desired(now, store.all_prior_states())
@@ -174,7 +180,7 @@ async def _history(order: str, enforce: bool, initial: list[bool], steps: list[t
                         want = desired[FlowRef("p", outcome.flow.flow_id)].state
                         assert states[outcome.flow.flow_id] is want
                 # Without injected failures nothing fails, retries of earlier ones included.
-                if not failing:
+                if not failing and not platform.broken:
                     assert not report.failed
                 # A full pass without failures leaves every enforced flow as desired.
                 if full and not failing and enforce:
