@@ -70,6 +70,7 @@ class FlowtuiApp(App[None]):
         self.rows: dict[str, FlowRow] = {}
         self.account_errors: dict[str, str] = {}
         self._refreshing = False
+        self._refresh_again = False
         self.sub_title = "read-only" if control.read_only else ""
 
     # -- start and stop -----------------------------------------------------------------
@@ -84,7 +85,7 @@ class FlowtuiApp(App[None]):
             refreshing=True,
             scheduler=self.scheduler.label if self.scheduler else "not embedded",
         )
-        self.refresh_flows()
+        self.request_refresh()
         interval = max(self.control.config.settings.refresh.total_seconds(), 1.0)
         self.set_interval(interval, self._tick_refresh)
         self.set_interval(1.0, self._tick_clock)
@@ -127,25 +128,36 @@ class FlowtuiApp(App[None]):
 
     def _tick_refresh(self) -> None:
         if not self._refreshing:
-            self.refresh_flows()
+            self.request_refresh()
 
     def _tick_clock(self) -> None:
         self.status.tick(self.now())
 
     def action_refresh_now(self) -> None:
-        self.refresh_flows()
+        self.request_refresh()
+
+    def request_refresh(self) -> None:
+        """Read every account again; during a refresh, once more right after it (so that
+        a change made meanwhile is never overwritten by an older read)."""
+        if self._refreshing:
+            self._refresh_again = True
+        else:
+            self._refreshing = True
+            self.refresh_flows()
 
     @work(exclusive=True, exit_on_error=False, group="refresh")
     async def refresh_flows(self) -> None:
         self._refreshing = True
         try:
-            snapshot = await self.control.read_all()
+            again = True
+            while again:
+                self._refresh_again = False
+                await self.apply_snapshot(await self.control.read_all())
+                again = self._refresh_again
         except StoreError as exc:
             self.notify(str(exc), title="state store", severity="error")
-            return
         finally:
             self._refreshing = False
-        await self.apply_snapshot(snapshot)
 
     async def apply_snapshot(self, snapshot: Snapshot) -> None:
         """Merge one read into the rows: flows of failed accounts keep their last known
@@ -300,7 +312,7 @@ class FlowtuiApp(App[None]):
             self.control.set_override([result.ref], str(result.state), until)
         if rows:
             self.notify(f"pinned {len(rows)} flow(s) until the rule's next transition")
-            self.refresh_flows()
+            self.request_refresh()
 
     def _report(self, action: str, results: list[ChangeResult]) -> None:
         failed = [result for result in results if not result.ok]
@@ -335,7 +347,7 @@ class FlowtuiApp(App[None]):
         except StoreError as exc:
             self.notify(str(exc), title="state store", severity="error")
             return
-        self.refresh_flows()
+        self.request_refresh()
 
     # -- screens ------------------------------------------------------------------------
 
@@ -374,7 +386,7 @@ class FlowtuiApp(App[None]):
         self.control.config = config
         if self.scheduler is not None:
             self.run_worker(self.scheduler.reload(), group="scheduler-reload", exit_on_error=False)
-        self.refresh_flows()
+        self.request_refresh()
 
     # -- scheduler ----------------------------------------------------------------------
 
@@ -409,4 +421,4 @@ class FlowtuiApp(App[None]):
                 event.message, title="scheduler", severity="error" if failed else "information"
             )
         elif isinstance(event, PassCompleted) and event.changed:
-            self.refresh_flows()
+            self.request_refresh()
