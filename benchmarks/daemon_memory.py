@@ -1,0 +1,155 @@
+"""Resident memory of `flowtui daemon` governing N flows over the four accounts, after each
+of its resync passes.
+
+The daemon runs as the real command in its own process (`python -m flowtui daemon
+--log-format json`), so its memory is its own; the emulator stays in this process. A
+maintenance window open all week governs every flow of every account (`account:*`,
+enforced, restore afterwards), so each pass lists or reads all of them. Resync passes are
+recognised by their `pass_completed` log line; the RSS is read from /proc at that moment.
+The Bitrix24 limit is lifted on both sides (emulator bucket, account rate): at 2 req/s a
+pass over 2,500 Bitrix24 flows would take 25 s and measure the limit, not memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import tomli_w
+
+from benchmarks.bench import Bench
+from benchmarks.emulated import ACCOUNTS, Emulated
+from benchmarks.harness import Row, verdict
+
+TARGET_MB = 200.0
+FLAT_MB = 2.0  # "no growth": RSS between the middle and the last resync grows less than this
+DEADLINE_S = 900.0
+LIFTED = 10**6
+
+
+@dataclass(frozen=True)
+class Sample:
+    trigger: str
+    rss_mb: float
+    changed: int
+    failed: int
+
+
+def rss_mb(pid: int) -> float:
+    """The resident set size of process `pid` (Linux /proc), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def resync_seconds(flows: int) -> int:
+    """Long enough for a pass to end before the next is due (a pass over 10,000 flows
+    takes a few seconds on two cores)."""
+    return max(1, flows // 2000)
+
+
+def write_config(emulated: Emulated, path: Path, flows: int) -> None:
+    now = datetime.now(UTC)
+    window = {
+        "name": "all-week",
+        "flows": [f"{account}:*" for account in ACCOUNTS.values()],
+        "start": now - timedelta(hours=1),
+        "end": now + timedelta(days=7),
+        "state": "disabled",
+        "enforce": True,
+        "after": "restore",
+    }
+    accounts = emulated.accounts(emulated.ids("bitrix24"), rate=LIFTED, burst=LIFTED)
+    settings = {"resync": f"{resync_seconds(flows)}s"}
+    path.write_text(
+        tomli_w.dumps({"settings": settings, "accounts": accounts, "maintenance": [window]})
+    )
+
+
+def _passes(daemon: subprocess.Popen[str]) -> Iterator[Sample]:
+    assert daemon.stderr is not None
+    for line in daemon.stderr:
+        try:
+            event: dict[str, Any] = json.loads(line)
+        except ValueError:
+            continue
+        if event.get("event") == "pass_completed":
+            yield Sample(event["trigger"], rss_mb(daemon.pid), event["changed"], event["failed"])
+
+
+def run_daemon(emulated: Emulated, directory: Path, flows: int, resyncs: int) -> list[Sample]:
+    config = directory / "schedules.toml"
+    write_config(emulated, config, flows)
+    command = [sys.executable, "-m", "flowtui", "--config", str(config)]
+    command += ["--state-dir", str(directory / "state"), "daemon", "--log-format", "json"]
+    daemon = subprocess.Popen(
+        command,
+        env={**os.environ, **emulated.env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(DEADLINE_S, daemon.kill)
+    watchdog.start()
+    samples: list[Sample] = []
+    try:
+        for sample in _passes(daemon):
+            samples.append(sample)
+            if sum(1 for s in samples if s.trigger == "resync") >= resyncs:
+                break
+    finally:
+        watchdog.cancel()
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.communicate()
+    return samples
+
+
+def measure(bench: Bench) -> list[Row]:
+    sizes = bench.sizes
+    per_platform = max(1, sizes.daemon_flows // len(ACCOUNTS))
+    emulated = bench.emulated(per_platform)
+    emulated.admin.set_fault("bitrix24", bucket_threshold=LIFTED, bucket_drain_per_s=LIFTED)
+    with TemporaryDirectory(prefix="flowtui-bench-") as tmp:
+        samples = run_daemon(emulated, Path(tmp), sizes.daemon_flows, sizes.resyncs)
+    resyncs = [s for s in samples if s.trigger == "resync"]
+    measure_name = (
+        f"daemon RSS, {per_platform * len(ACCOUNTS)} flows over 4 accounts, "
+        f"after {sizes.resyncs} resyncs"
+    )
+    target = f"< {TARGET_MB:g} MB, no growth resync {sizes.resyncs // 2}→{sizes.resyncs}"
+    if len(resyncs) < sizes.resyncs:
+        return [Row(measure_name, "—", target, f"MISSED: daemon stopped after {len(resyncs)}")]
+    middle, last = resyncs[sizes.resyncs // 2 - 1], resyncs[-1]
+    growth = last.rss_mb - middle.rss_mb
+    series = ", ".join(f"{s.rss_mb:.0f}" for s in samples)
+    first = samples[0]
+    note = (
+        f"RSS in MB after each pass (start, then resyncs every "
+        f"{resync_seconds(sizes.daemon_flows)} s): {series}; the start pass changed "
+        f"{first.changed} flows ({first.failed} failed); growth counts as none below "
+        f"{FLAT_MB:g} MB."
+    )
+    return [
+        Row(
+            measure_name,
+            f"{last.rss_mb:.1f} MB, {growth:+.1f} MB since resync {sizes.resyncs // 2}",
+            target,
+            verdict(last.rss_mb < TARGET_MB and growth < FLAT_MB),
+            note=note,
+        )
+    ]

@@ -1,0 +1,90 @@
+"""Run the benchmarks, print the table and write benchmarks/results.md.
+
+    .venv/bin/python -m benchmarks.run            # full sizes (the targets' sizes), ~minutes
+    .venv/bin/python -m benchmarks.run --quick    # smaller sizes, for iteration
+    .venv/bin/python -m benchmarks.run --only refresh --only plan
+
+Exit code 0 when every measure ran (a missed target is a finding, reported in the table),
+1 when a measure crashed, 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import (
+    app_paint,
+    bitrix_converge,
+    boundary,
+    daemon_memory,
+    desired_state,
+    plan_week,
+    refresh,
+)
+from benchmarks.bench import Bench
+from benchmarks.harness import SIZES, Machine, Row, markdown, text_table
+
+MEASURES: dict[str, Callable[[Bench], list[Row]]] = {
+    "refresh": refresh.measure,
+    "converge": bitrix_converge.measure,
+    "desired": desired_state.measure,
+    "plan": plan_week.measure,
+    "app": app_paint.measure,
+    "boundary": boundary.measure,
+    "daemon": daemon_memory.measure,
+}
+RESULTS = Path(__file__).resolve().parent / "results.md"
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--quick", action="store_const", const="quick", dest="sizes")
+    parser.add_argument(
+        "--sizes", choices=sorted(SIZES), default="full", help="full (default), quick, smoke"
+    )
+    parser.add_argument("--only", action="append", choices=list(MEASURES), metavar="MEASURE")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the table")
+    return parser.parse_args(argv)
+
+
+def _run_one(name: str, bench: Bench) -> tuple[list[Row], bool]:
+    print(f"… {name}", file=sys.stderr, flush=True)
+    try:
+        return MEASURES[name](bench), True
+    except Exception as exc:  # one broken measure must not lose the others' figures
+        traceback.print_exc()
+        return [Row(name, "—", "—", f"ERROR: {type(exc).__name__}: {exc}")], False
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    sizes = SIZES[args.sizes]
+    machine = Machine.here()
+    rows: list[Row] = []
+    ok = True
+    bench = Bench(sizes)
+    try:
+        for name in args.only or MEASURES:
+            found, ran = _run_one(name, bench)
+            rows += found
+            ok = ok and ran
+    finally:
+        bench.close()
+    command = "python -m benchmarks.run" + (
+        f" --sizes {sizes.name}" if sizes.name != "full" else ""
+    )
+    print(text_table(rows))
+    args.output.write_text(markdown(rows, machine, sizes, command))
+    print(f"written to {args.output}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
