@@ -266,7 +266,7 @@ class Scheduler:
         if self._closed or self.paused:
             return
         try:
-            if trigger == "resync" and self._config_changed():
+            if trigger in ("resync", "resume") and self._config_changed():
                 await self.reload()  # converges itself
                 return
             now = self.clock.now()
@@ -388,6 +388,9 @@ class Scheduler:
             self._schedule = Schedule(config)
             await asyncio.gather(*(p.aclose() for p in old.values()), return_exceptions=True)
         self.bus.publish(ConfigReloaded(True, f"config reloaded: {len(config.rules)} rules", now))
+        if self.paused:  # act on the new rules when resumed
+            self._plan_wakeup()
+            return True
         try:
             await self.converge_now(trigger="reload")
         except (StoreError, ProviderError) as exc:

@@ -271,3 +271,19 @@ async def test_an_override_from_another_process_acts_within_seconds(
         assert flows.diga_on(target)
     finally:
         await engine.stop()
+
+
+async def test_a_reload_while_paused_waits_for_resume(
+    flows: Flows, write_config: Any, open_engine: OpenEngine
+) -> None:
+    target = flows.pick("diga", 1, status="ENABLED", published=True)[0]
+    write_config("")
+    engine = await open_engine(T0)
+    engine.pause()
+    write_config(window("db", [f"support:{target}"], start=timedelta(0), end=timedelta(days=1)))
+    assert await engine.reload()
+    assert flows.diga_on(target)  # paused: the new rule waits
+    assert engine.next_transition == T0 + timedelta(days=1)
+    engine.resume()
+    await engine.converge_now(trigger="resume")  # what the resume job runs
+    assert not flows.diga_on(target)
