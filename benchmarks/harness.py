@@ -63,9 +63,9 @@ SMOKE = replace(
     app_flows=40,
     app_baseline_flows=10,
     key_presses=3,
-    boundary_samples=4,
+    boundary_samples=2,
     daemon_flows=40,
-    resyncs=6,
+    resyncs=2,
     repeats=1,
 )
 SIZES = {sizes.name: sizes for sizes in (FULL, QUICK, SMOKE)}
