@@ -7,7 +7,8 @@ visible notice) and then through flowtui.changes (audited as `tui:<user>`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -33,7 +34,7 @@ from flowtui.model import FlowRef, State
 from flowtui.providers.base import SETTABLE, ChangeResult, Flow, ProviderError
 from flowtui.store import StoreError
 from flowtui.tui.commands import FlowCommands
-from flowtui.tui.control import Control, FlowRow, Snapshot, is_rule_governed
+from flowtui.tui.control import Control, FlowRow, Governance, Snapshot, is_rule_governed
 from flowtui.tui.scheduler_link import SchedulerLink
 from flowtui.tui.screens.audit import AuditScreen
 from flowtui.tui.screens.confirm import PIN, ConfirmScreen
@@ -152,7 +153,10 @@ class FlowtuiApp(App[None]):
             again = True
             while again:
                 self._refresh_again = False
-                await self.apply_snapshot(await self.control.read_all())
+                snapshot = await self.control.read_all()
+                await self.apply_snapshot(snapshot)
+                governance = await asyncio.to_thread(self.control.governance, snapshot.at)
+                await self.apply_governance(governance, snapshot.at)
                 again = self._refresh_again
         except StoreError as exc:
             self.notify(str(exc), title="state store", severity="error")
@@ -161,8 +165,12 @@ class FlowtuiApp(App[None]):
 
     async def apply_snapshot(self, snapshot: Snapshot) -> None:
         """Merge one read into the rows: flows of failed accounts keep their last known
-        values with the error; an account never read gets one `account:*` error row."""
+        values with the error; an account never read gets one `account:*` error row. Rows
+        keep their rule columns until `apply_governance` brings the new ones."""
         rows = {str(ref): row for ref, row in snapshot.rows.items()}
+        for key, row in rows.items():
+            if key in self.rows:
+                row.governance = self.rows[key].governance
         for key, row in self.rows.items():
             if row.ref.account in snapshot.errors and row.ref.flow_id != "*":
                 rows[key] = replace(row, error=snapshot.errors[row.ref.account])
@@ -175,16 +183,22 @@ class FlowtuiApp(App[None]):
         self.rows = rows
         self.account_errors = snapshot.errors
         await self.table.show_rows(rows, snapshot.at)
-        upcoming = [
-            row.governance.next_change for row in rows.values() if row.governance.next_change
-        ]
         self.status.update_status(
             self.now(),
             refreshed=snapshot.at,
             refreshing=False,
             errors=tuple(sorted(snapshot.errors)),
-            next_transition=min(upcoming, default=None),
         )
+
+    async def apply_governance(
+        self, governance: Mapping[FlowRef, Governance], at: datetime
+    ) -> None:
+        """Rule, next change and when of every row; the next transition in the status bar."""
+        for row in self.rows.values():
+            row.governance = governance.get(row.ref, Governance())
+        await self.table.show_rows(self.rows, at)
+        upcoming = [change.next_change for change in governance.values() if change.next_change]
+        self.status.update_status(self.now(), next_transition=min(upcoming, default=None))
 
     def show_flow(self, flow: Flow, error: str | None = None) -> None:
         """One flow's new state (a change finished, the scheduler reported it)."""

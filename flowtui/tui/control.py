@@ -98,7 +98,8 @@ class Control:
     # -- reading ------------------------------------------------------------------------
 
     async def read_all(self) -> Snapshot:
-        """List every account concurrently; one failing account stops nothing."""
+        """List every account concurrently; one failing account stops nothing. Rules are
+        worked out separately (`governance`), so that rows can show before them."""
         names = list(self.providers)
         answers = await asyncio.gather(
             *(self.providers[name].list_flows() for name in names), return_exceptions=True
@@ -113,11 +114,7 @@ class Control:
             else:
                 self.known[name] = [flow.ref.flow_id for flow in answer]
                 rows.update((flow.ref, self.row(flow)) for flow in answer)
-        now = self.clock()
-        governance = await asyncio.to_thread(self.governance, now)
-        for ref, row in rows.items():
-            row.governance = governance.get(ref, Governance())
-        return Snapshot(rows, errors, now)
+        return Snapshot(rows, errors, self.clock())
 
     def row(self, flow: Flow) -> FlowRow:
         error = flow.raw.get("error") if flow.state is State.UNKNOWN else None
