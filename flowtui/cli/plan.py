@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -67,12 +68,20 @@ def _zones(config: Config) -> ZoneOf:
     return lambda rule: by_name.get(rule, default)
 
 
+@functools.lru_cache(maxsize=4096)
+def _instant(at: datetime, zone: ZoneInfo) -> tuple[str, str, str]:
+    """`at` in UTC and local ISO 8601 and the zone's name; many transitions share one
+    instant (every flow of a rule), so each is formatted once."""
+    local = at.astimezone(zone)
+    return at.isoformat(), local.isoformat(), str(local.tzinfo)
+
+
 def _row(zone_of: ZoneOf, transition: Transition) -> dict[str, str]:
-    local = transition.at.astimezone(zone_of(transition.rule))
+    at, local, zone = _instant(transition.at, zone_of(transition.rule))
     return {
-        "at": transition.at.isoformat(),
-        "local": local.isoformat(),
-        "timezone": str(local.tzinfo),
+        "at": at,
+        "local": local,
+        "timezone": zone,
         "rule": transition.rule,
         "flow": str(transition.flow),
         "from": _state(transition.from_state),
