@@ -45,10 +45,11 @@ RESULTS = Path(__file__).resolve().parent / "results.md"
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
-    parser.add_argument("--quick", action="store_const", const="quick", dest="sizes")
     parser.add_argument(
-        "--sizes", choices=sorted(SIZES), default="full", help="full (default), quick, smoke"
+        "--quick", action="store_const", const="quick", dest="sizes", help="= --sizes quick"
     )
+    parser.add_argument("--sizes", choices=sorted(SIZES), help="full (default), quick, smoke")
+    parser.set_defaults(sizes="full")
     parser.add_argument("--only", action="append", choices=list(MEASURES), metavar="MEASURE")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the table")
     return parser.parse_args(argv)
