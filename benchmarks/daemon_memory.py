@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -77,18 +78,24 @@ def write_config(emulated: Emulated, path: Path, flows: int) -> None:
     )
 
 
-def _passes(daemon: subprocess.Popen[str]) -> Iterator[Sample]:
+def _passes(daemon: subprocess.Popen[str], failures: Counter[str]) -> Iterator[Sample]:
+    """Each pass as it completes; `failures` counts failed changes by account and reason."""
     assert daemon.stderr is not None
     for line in daemon.stderr:
         try:
             event: dict[str, Any] = json.loads(line)
         except ValueError:
             continue
+        if event.get("event") == "flow_changed" and event.get("error"):
+            account = str(event.get("flow", "")).split(":", 1)[0]
+            failures[f"{account}: {str(event['error'])[:60]}"] += 1
         if event.get("event") == "pass_completed":
             yield Sample(event["trigger"], rss_mb(daemon.pid), event["changed"], event["failed"])
 
 
-def run_daemon(emulated: Emulated, directory: Path, flows: int, resyncs: int) -> list[Sample]:
+def run_daemon(
+    emulated: Emulated, directory: Path, flows: int, resyncs: int, failures: Counter[str]
+) -> list[Sample]:
     config = directory / "schedules.toml"
     write_config(emulated, config, flows)
     command = [sys.executable, "-m", "flowtui", "--config", str(config)]
@@ -104,7 +111,7 @@ def run_daemon(emulated: Emulated, directory: Path, flows: int, resyncs: int) ->
     watchdog.start()
     samples: list[Sample] = []
     try:
-        for sample in _passes(daemon):
+        for sample in _passes(daemon, failures):
             samples.append(sample)
             if sum(1 for s in samples if s.trigger == "resync") >= resyncs:
                 break
@@ -125,7 +132,8 @@ def measure(bench: Bench) -> list[Row]:
     emulated = bench.emulated(per_platform)
     emulated.admin.set_fault("bitrix24", bucket_threshold=LIFTED, bucket_drain_per_s=LIFTED)
     with TemporaryDirectory(prefix="flowtui-bench-") as tmp:
-        samples = run_daemon(emulated, Path(tmp), sizes.daemon_flows, sizes.resyncs)
+        failures: Counter[str] = Counter()
+        samples = run_daemon(emulated, Path(tmp), sizes.daemon_flows, sizes.resyncs, failures)
     resyncs = [s for s in samples if s.trigger == "resync"]
     measure_name = (
         f"daemon RSS, {per_platform * len(ACCOUNTS)} flows over 4 accounts, "
@@ -144,6 +152,9 @@ def measure(bench: Bench) -> list[Row]:
         f"{first.changed} flows ({first.failed} failed); growth counts as none below "
         f"{FLAT_MB:g} MB."
     )
+    if failures:
+        common = "; ".join(f"{n}× {reason}" for reason, n in failures.most_common(3))
+        note += f" Most common failed changes over all passes: {common}."
     return [
         Row(
             measure_name,
