@@ -8,6 +8,7 @@ from typing import Any
 
 from flowtui.model import FlowRef, State
 from flowtui.store import SqliteStore
+from flowtui.tui.screens import main as main_screen
 from flowtui.tui.screens.confirm import ConfirmScreen
 from tui.helpers import (
     FIXED_NOW,
@@ -293,3 +294,16 @@ async def test_an_unexpected_error_in_a_refresh_is_a_notification(
         await wait_for(pilot, lambda: any("boom" in n.message for n in app._notifications), "it")
         assert app.is_running
         assert not app._refreshing
+
+
+async def test_large_tables_filter_once_typing_pauses(make_app: MakeApp, monkeypatch: Any) -> None:
+    monkeypatch.setattr(main_screen, "INSTANT_FILTER_ROWS", 10)
+    app = make_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot)
+        total = app.table.row_count
+        await pilot.press("slash", *"crm")
+        assert app.table.row_count == total  # not yet: typing goes on
+        await wait_for(pilot, lambda: app.table.row_count == 5, "the filter after the pause")
+        await pilot.press("z", "enter")  # enter applies at once
+        assert app.table.row_count == 0

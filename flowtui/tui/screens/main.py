@@ -10,10 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input
 
 from flowtui.tui.widgets.flow_table import FlowTable
 from flowtui.tui.widgets.status_bar import StatusBar
+
+INSTANT_FILTER_ROWS = 2000  # above this, filter when typing pauses for FILTER_PAUSE_S
+FILTER_PAUSE_S = 0.25
 
 
 class MainScreen(Screen[None]):
@@ -32,6 +36,7 @@ class MainScreen(Screen[None]):
     def __init__(self, zone: ZoneInfo) -> None:
         super().__init__()
         self.zone = zone
+        self._filter_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="⏻")
@@ -55,11 +60,24 @@ class MainScreen(Screen[None]):
             table.filter("")
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter":
-            self.query_one(FlowTable).filter(event.value)
+        """Filter as you type; on a large table, once typing pauses."""
+        if event.input.id != "filter":
+            return
+        table = self.query_one(FlowTable)
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        if len(table.rows_by_key) <= INSTANT_FILTER_ROWS:
+            table.filter(event.value)
+        else:
+            self._filter_timer = self.set_timer(FILTER_PAUSE_S, lambda: table.filter(event.value))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
+            if self._filter_timer is not None:
+                self._filter_timer.stop()
+                self._filter_timer = None
+                self.query_one(FlowTable).filter(event.value)
             event.input.display = bool(event.value)
             self.query_one(FlowTable).focus()
 
