@@ -31,7 +31,7 @@ from textual.css.query import NoMatches
 
 from benchmarks.bench import Bench
 from benchmarks.emulated import Emulated
-from benchmarks.harness import Row, not_measured, percentile, seconds, times, verdict
+from benchmarks.harness import Row, median, not_measured, percentile, seconds, times, verdict
 from flowtui.providers.registry import Environment
 
 PAINT_TARGET_S = 2.0
@@ -40,6 +40,7 @@ SCREEN = (160, 50)
 POLL_S = 0.002
 PAINT_DEADLINE_S = 120.0
 KEY_DEADLINE_S = 10.0
+PAINT_RUNS = 3
 MEASURE_PAINT = "app first paint"
 MEASURE_KEYS = "app key → screen update during a live refresh"
 
@@ -173,8 +174,12 @@ def measure(bench: Bench) -> list[Row]:
             not_measured(MEASURE_PAINT, paint_target, why),
             not_measured(MEASURE_KEYS, key_target, why),
         ]
-    base_paint, _, base_rows = _open(bench, sizes.app_baseline_flows, 0)
-    paint, latencies, rows = _open(bench, sizes.app_flows, sizes.key_presses)
+    opens = min(PAINT_RUNS, sizes.repeats)
+    base = [_open(bench, sizes.app_baseline_flows, 0) for _ in range(opens)]
+    full = [_open(bench, sizes.app_flows, 0) for _ in range(opens - 1)]
+    full.append(_open(bench, sizes.app_flows, sizes.key_presses))
+    base_paint, base_rows = median([paint for paint, _, _ in base]), base[0][2]
+    paint, rows, latencies = median([paint for paint, _, _ in full]), full[0][2], full[-1][1]
     p95 = percentile(latencies, 0.95)
     return [
         Row(
@@ -184,8 +189,9 @@ def measure(bench: Bench) -> list[Row]:
             verdict(paint < PAINT_TARGET_S),
             f"{seconds(base_paint)} with {base_rows} flows",
             f"{times(paint / base_paint)} the time for {times(rows / base_rows)} the flows",
-            "from entering run_test to every row in the table, the embedded scheduler "
-            "starting; flows split 3:3:3:1 (see benchmarks/app_paint.py).",
+            f"median of {opens} app starts, from entering run_test to the first screen "
+            "update showing every row, the embedded scheduler starting; flows split "
+            "3:3:3:1 (see benchmarks/app_paint.py).",
         ),
         Row(
             f"{MEASURE_KEYS}, {rows} flows",
