@@ -204,3 +204,30 @@ async def test_q_quits(make_app: MakeApp) -> None:
         await pilot.press("q")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_rule_form_adds_an_ab_switch(make_app: MakeApp, tmp_path: Path) -> None:
+    app = make_app(extra=RULES)
+    path = tmp_path / "schedules.toml"
+    async with app.run_test(size=(160, 60)) as pilot:
+        await loaded(pilot)
+        await pilot.press("s", "b")
+        form = app.screen
+        assert isinstance(form, RuleFormScreen)
+        values = {"name": "weekend", "a": "crm:519", "b": "crm:519", "b_cron": "0 0 * * SAT"}
+        for key, value in values.items():
+            form.query_one(f"#{key}", Input).value = value
+        form.query_one("#b_duration", Input).value = "48h"
+        await pilot.press("ctrl+s")
+        assert "both groups" in str(form.query_one("#problems", Static).content)
+        form.query_one("#b", Input).value = "crm:520"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SchedulesScreen), "the save")
+        switches = tomllib.loads(path.read_text())["ab_switch"]
+        assert switches[-1] == {
+            "name": "weekend",
+            "a": ["crm:519"],
+            "b": ["crm:520"],
+            "b_cron": "0 0 * * SAT",
+            "b_duration": "2d",
+        }
