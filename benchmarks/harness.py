@@ -147,6 +147,7 @@ class Machine:
     python: str
     system: str
     date: str
+    load: float  # 1-minute load average when the run started: other work skews figures
 
     @classmethod
     def here(cls) -> Machine:
@@ -155,6 +156,7 @@ class Machine:
             python=platform.python_version(),
             system=f"{platform.system()} {platform.release()} {platform.machine()}",
             date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            load=os.getloadavg()[0],
         )
 
 
@@ -187,7 +189,8 @@ def markdown(rows: Sequence[Row], machine: Machine, sizes: Sizes, command: str) 
         f"Written by `{command}` — do not edit by hand.",
         "",
         f"- date: {machine.date}",
-        f"- machine: {machine.cpus} CPUs, {machine.system}",
+        f"- machine: {machine.cpus} CPUs, {machine.system}, load average "
+        f"{machine.load:.2f} at the start (other processes share the CPUs)",
         f"- python: {machine.python}",
         f"- sizes: `{sizes.name}`"
         + ("" if sizes is FULL else " (smaller than the targets assume; run without --quick)"),
