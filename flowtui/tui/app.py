@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
@@ -72,6 +73,9 @@ class FlowtuiApp(App[None]):
         self.account_errors: dict[str, str] = {}
         self._refreshing = False
         self._refresh_again = False
+        self._main: MainScreen | None = None
+        self._table: FlowTable | None = None
+        self._status: StatusBar | None = None
         self.sub_title = "read-only" if control.read_only else ""
 
     # -- start and stop -----------------------------------------------------------------
@@ -79,7 +83,10 @@ class FlowtuiApp(App[None]):
     async def on_mount(self) -> None:
         self.set_keymap(self.keymap)
         self._warn_unknown_keys()
-        await self.push_screen(MainScreen(self.zone))
+        main = MainScreen(self.zone)
+        await self.push_screen(main)
+        self._main = main
+        self._table, self._status = main.query_one(FlowTable), main.query_one(StatusBar)
         self.status.update_status(
             self.now(),
             read_only=self.control.read_only,
@@ -113,17 +120,25 @@ class FlowtuiApp(App[None]):
         """Notifications carry platform text (brackets included): never read as markup."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
+    # The main screen's widgets, kept from mount on: workers and timers that finish while
+    # the app shuts down still find them (a query would fail once the screen is gone).
     @property
     def main(self) -> MainScreen:
-        return next(s for s in self.screen_stack if isinstance(s, MainScreen))
+        if self._main is None:
+            raise NoMatches("the main screen is not mounted yet")
+        return self._main
 
     @property
     def table(self) -> FlowTable:
-        return self.main.query_one(FlowTable)
+        if self._table is None:
+            raise NoMatches("the main screen is not mounted yet")
+        return self._table
 
     @property
     def status(self) -> StatusBar:
-        return self.main.query_one(StatusBar)
+        if self._status is None:
+            raise NoMatches("the main screen is not mounted yet")
+        return self._status
 
     # -- refresh ------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("last", "LAST CHANGE", 16),
 )
 Cells = tuple[str | Text, ...]
-CHUNK = 500  # rows updated between two yields to the event loop
+CHUNK = 250  # rows updated between two yields to the event loop
 
 
 def matches(row: FlowRow, words: Iterable[str]) -> bool:
