@@ -231,3 +231,16 @@ async def test_rule_form_adds_an_ab_switch(make_app: MakeApp, tmp_path: Path) ->
             "b_cron": "0 0 * * SAT",
             "b_duration": "2d",
         }
+
+
+async def test_quitting_during_a_refresh_and_a_scheduler_start_is_clean(
+    emu: Any, make_app: MakeApp
+) -> None:
+    app = make_app(scheduler=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await loaded(pilot)
+        emu.set_fault("diga", latency_ms=300)
+        await pilot.press("r")
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code in (0, None)
