@@ -18,6 +18,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
@@ -43,10 +44,20 @@ from flowtui.tui.screens.details import DetailsScreen
 from flowtui.tui.screens.help import HelpScreen
 from flowtui.tui.screens.main import MainScreen
 from flowtui.tui.screens.override import OverrideRequest, OverrideScreen
+from flowtui.tui.screens.rule_form import RuleFormScreen
 from flowtui.tui.screens.schedules import SchedulesScreen
 from flowtui.tui.widgets.flow_table import FlowTable
 from flowtui.tui.widgets.status_bar import StatusBar
 
+SCREEN_KEYS: tuple[tuple[str, type[DOMNode]], ...] = (
+    ("schedules", SchedulesScreen),
+    ("rule form", RuleFormScreen),
+    ("details", DetailsScreen),
+    ("audit", AuditScreen),
+    ("confirm", ConfirmScreen),
+    ("override", OverrideScreen),
+    ("help", HelpScreen),
+)
 PIN_FALLBACK = timedelta(hours=24)  # pin length when a governing rule has no next change
 MAX_ERROR_NOTES = 3
 
@@ -395,19 +406,20 @@ class FlowtuiApp(App[None]):
         self.push_screen(HelpScreen(self.keymap_rows()))
 
     def _warn_unknown_keys(self) -> None:
-        known = [binding_id for binding_id, _, _ in self.keymap_rows()]
+        known = [binding_id for binding_id, _, _, _ in self.keymap_rows()]
         for binding_id in sorted(set(self.keymap) - set(known)):
             hint = did_you_mean(binding_id, known) or "press ? for the ids"
             self.notify(f"[keys]: no key with id {binding_id!r} ({hint})", severity="warning")
 
-    def keymap_rows(self) -> list[tuple[str, str, str]]:
-        """(binding id, key, description) of every remappable key, as currently mapped."""
+    def keymap_rows(self) -> list[tuple[str, str, str, str]]:
+        """(binding id, key, description, where) of every remappable key, as mapped now."""
+        places = [("flows", FlowTable), ("flows", MainScreen), ("anywhere", FlowtuiApp)]
         rows = []
-        for owner in (FlowTable, MainScreen, FlowtuiApp):
+        for where, owner in (*places, *SCREEN_KEYS):
             for binding in owner.BINDINGS:
                 if isinstance(binding, Binding) and binding.id:
                     key = self.keymap.get(binding.id, binding.key)
-                    rows.append((binding.id, key, binding.description))
+                    rows.append((binding.id, key, binding.description, where))
         return rows
 
     def config_saved(self, config: Config) -> None:

@@ -256,7 +256,7 @@ async def test_keys_are_remappable_from_the_config(emu: Any, make_app: MakeApp) 
         assert diga_flows(emu)[flow_id]["status"] == "DISABLED"
         await pilot.press("x")
         await wait_for(pilot, lambda: diga_flows(emu)[flow_id]["status"] == "ENABLED", "x")
-        assert ("enable", "x", "Enable") in app.keymap_rows()
+        assert ("enable", "x", "Enable", "flows") in app.keymap_rows()
         warnings = [n.message for n in app._notifications if n.severity == "warning"]
         assert "[keys]: no key with id 'enabel' (did you mean 'enable'?)" in warnings
         await pilot.press("f1")

@@ -46,11 +46,12 @@ async def test_help_lists_the_active_keymap(make_app: MakeApp) -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         table = app.screen.query_one(DataTable)
-        keys = dict(zip(column(table, 2), column(table, 0), strict=True))
+        keys = dict(zip(column(table, 3), column(table, 0), strict=True))
         assert keys["toggle"] == "T"
         assert keys["enable"] == "e"
         assert keys["filter"] == "/"
         assert set(keys) >= {"publish", "override", "mark", "details", "pause", "palette", "quit"}
+        assert keys["rule_pause"] == "space"
         await pilot.press("escape")
         assert app.screen is app.main
 

@@ -22,7 +22,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "dismiss", "Close", id="help_close"),
     ]
 
-    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+    def __init__(self, rows: list[tuple[str, str, str, str]]) -> None:
         super().__init__()
         self.rows = rows
 
@@ -30,9 +30,10 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="dialog"):
             yield Static(Text(TITLE), id="title")
             table: DataTable[str] = DataTable(cursor_type="row", id="keys")
-            table.add_columns("KEY", "ACTION", "ID")
-            for binding_id, key, description in self.rows:
-                table.add_row(safe(key_label(key)), description, safe(binding_id), key=binding_id)
+            table.add_columns("KEY", "ACTION", "WHERE", "ID")
+            for binding_id, key, description, where in self.rows:
+                label = safe(key_label(key))
+                table.add_row(label, description, where, safe(binding_id), key=binding_id)
             yield table
             yield Static(
                 "Bulk actions apply to marked rows (space); escape clears marks.", id="hint"
