@@ -352,7 +352,7 @@ class FlowtuiApp(App[None]):
             self.control.set_override([result.ref], str(result.state), until)
         if rows:
             self.notify(f"pinned {len(rows)} flow(s) until the rule's next transition")
-            self.request_refresh()
+            self.overrides_changed()
 
     def _report(self, action: str, results: list[ChangeResult]) -> None:
         failed = [result for result in results if not result.ok]
@@ -387,6 +387,12 @@ class FlowtuiApp(App[None]):
         except StoreError as exc:
             self.notify(str(exc), title="state store", severity="error")
             return
+        self.overrides_changed()
+
+    def overrides_changed(self) -> None:
+        """Overrides beat every rule: the embedded scheduler acts on them at once."""
+        if self.scheduler is not None:
+            self.run_worker(self.scheduler.converge("override"), exit_on_error=False)
         self.request_refresh()
 
     # -- screens ------------------------------------------------------------------------

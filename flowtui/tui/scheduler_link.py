@@ -110,6 +110,11 @@ class SchedulerLink:
             self.scheduler.pause()
         return self.scheduler.paused
 
+    async def converge(self, trigger: str) -> None:
+        """One pass now (e.g. after an override changed), unless paused or not embedded."""
+        if self.embedded and not self.scheduler.paused:
+            await self.scheduler.converge_now(trigger=trigger)
+
     async def reload(self) -> None:
         """The app saved a new configuration: the scheduler acts on it at once."""
         if self.embedded:

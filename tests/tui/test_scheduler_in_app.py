@@ -66,3 +66,20 @@ async def test_a_scheduler_held_elsewhere_is_named(make_app: MakeApp, tmp_path: 
             assert any("cannot pause" in n.message for n in app._notifications)
     finally:
         lock.release()
+
+
+async def test_an_override_takes_effect_at_once(emu: Any, make_app: MakeApp) -> None:
+    flow_id = pick_diga(emu, status="ENABLED")
+    key = f"support:{flow_id}"
+    app = make_app(settings='refresh = "1h"', scheduler=True)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot)
+        await wait_for(pilot, lambda: app.status.status.scheduler == "running", "the start")
+        app.table.focus()
+        app.table.move_cursor(row=app.table.get_row_index(key))
+        await pilot.press("o")
+        app.screen.query_one("#until").focus()
+        await pilot.press("enter")  # the defaults: disabled for 2h
+        await wait_for(pilot, lambda: diga_flows(emu)[flow_id]["status"] == "DISABLED", "it")
+        await wait_for(pilot, lambda: app.rows[key].state is State.DISABLED, "the row")
+        assert app.control.audit(flow=app.rows[key].ref)[0].changed_by.startswith("scheduler:")
