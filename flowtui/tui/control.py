@@ -15,11 +15,12 @@ from typing import Any
 
 from flowtui.changes import converge_audited, desired_state, publish_audited, read_flows
 from flowtui.config import Config
+from flowtui.engine.reconcile import overrides_from
 from flowtui.model import FlowRef, State
 from flowtui.providers.base import ChangeResult, Flow, Provider, ProviderError
 from flowtui.providers.registry import Environment, build_providers
-from flowtui.rules import OVERRIDE, Override, Schedule, Target, Transition
-from flowtui.store import SKIP, AuditRecord, OverrideRecord, SqliteStore
+from flowtui.rules import OVERRIDE, Schedule, Target, Transition
+from flowtui.store import AuditRecord, OverrideRecord, SqliteStore
 
 Clock = Callable[[], datetime]
 HORIZON = timedelta(days=7)  # how far ahead "next change" looks
@@ -136,14 +137,6 @@ class Control:
 
     # -- rules --------------------------------------------------------------------------
 
-    def overrides(self, now: datetime) -> list[Override]:
-        return [
-            Override(
-                record.flow, None if record.state == SKIP else State(record.state), record.until
-            )
-            for record in self.store.overrides(now=now)
-        ]
-
     def prior_states(self) -> dict[str, dict[FlowRef, State]]:
         return {
             rule.name: self.store.prior_states(rule.name)
@@ -157,7 +150,7 @@ class Control:
     def governance(self, now: datetime) -> dict[FlowRef, Governance]:
         """Governing rule and next change (within HORIZON) of every governed flow."""
         schedule = self.schedule()
-        priors, overrides = self.prior_states(), self.overrides(now)
+        priors, overrides = self.prior_states(), overrides_from(self.store, now)
         desired = schedule.desired(now, priors, overrides)
         upcoming: dict[FlowRef, Transition] = {}
         for transition in schedule.transitions(now, now + HORIZON, priors, overrides):
@@ -242,7 +235,3 @@ class Control:
 def is_rule_governed(governance: Governance) -> bool:
     """Governed by a rule (not an override): a hand change should offer an override."""
     return governance.rule not in (None, OVERRIDE) and governance.desired is not None
-
-
-def _override_state(stored: str) -> State | None:
-    return None if stored == SKIP else State(stored)
