@@ -117,6 +117,7 @@ def leaky_bucket(rate: float, burst: int | None) -> AsyncLimiter:
     return AsyncLimiter(capacity, capacity / rate)
 
 
+DEADLINE_FACTOR = 3  # a whole answer must arrive within this many per-read timeouts
 CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
@@ -150,6 +151,9 @@ class Transport:
         self.retry = retry or RetryPolicy()
         self._classify = classify
         self._sleep = sleep
+        # httpx's timeout bounds each read, not the whole answer: a body trickling in a
+        # byte at a time (slow loris) would hold a pass forever without this deadline
+        self._deadline = timeout * DEADLINE_FACTOR
         self._quiet_until = 0.0  # loop time before which no request of this account starts
 
     def __repr__(self) -> str:
@@ -207,9 +211,15 @@ class Transport:
             await self._limiter.acquire()
         async with self._slots:
             try:
-                response = await self._client.request(
-                    method, url, params=params, json=json, headers=headers
-                )
+                async with asyncio.timeout(self._deadline):
+                    response = await self._client.request(
+                        method, url, params=params, json=json, headers=headers
+                    )
+            except TimeoutError:
+                error = f"{where}: no complete answer within {self._deadline:g}s"
+                if idempotent:
+                    raise _Retry(Transient(error)) from None
+                raise OutcomeUnknown(f"{error}; outcome unknown") from None
             except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
                 raise PlatformError(f"{where}: cannot send ({type(exc).__name__})") from None
             except CONNECT_ERRORS as exc:

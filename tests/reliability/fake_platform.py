@@ -1,0 +1,124 @@
+"""A tiny Starlette app on loopback standing in for one Diga account that answers badly:
+HTML error pages, truncated JSON, wrong types, missing fields, huge bodies, or a body that
+trickles in a byte at a time (slow loris). The emulator stays faithful; this one lies.
+
+`Misbehaving.mode` picks the garbage and `Misbehaving.on` whether reads ("read"), writes
+("write") or both answer it; a write is applied before its answer is spoiled, as a real
+platform that fails while answering would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+FLOW_IDS = ("wf_a", "wf_b")
+HUGE_BYTES = 20 * 1024 * 1024
+TRICKLE_S = 0.05  # one byte this often: each read is quick, the whole answer never ends
+
+
+def _flow(flow_id: str, status: str) -> dict[str, Any]:
+    return {"id": flow_id, "name": f"flow {flow_id}", "status": status, "updated": 1}
+
+
+async def _trickle() -> AsyncIterator[bytes]:
+    yield b'{"id": "'
+    for _ in range(2000):
+        await asyncio.sleep(TRICKLE_S)
+        yield b"x"
+
+
+GARBAGE = {
+    "html": lambda: Response("<html><h1>502 Bad Gateway</h1></html>", 200, media_type="text/html"),
+    "truncated": lambda: Response(
+        '{"id": "wf_a", "status": "ENAB', 200, media_type="application/json"
+    ),
+    "wrong types": lambda: JSONResponse(
+        {"id": ["wf_a"], "status": 1, "data": "none", "has_more": "yes", "updated": {}}
+    ),
+    "missing fields": lambda: JSONResponse({"name": "a flow"}),
+    "huge": lambda: Response(b"[" + b"0," * (HUGE_BYTES // 2) + b"0]", 200),
+    "slow loris": lambda: StreamingResponse(_trickle(), media_type="application/json"),
+}
+
+
+@dataclass
+class Misbehaving:
+    mode: str = "html"
+    on: tuple[str, ...] = ("read", "write")
+    status: dict[str, str] = field(default_factory=lambda: dict.fromkeys(FLOW_IDS, "ENABLED"))
+    writes: int = 0  # PATCH requests applied
+
+    def answer(self, kind: str, good: Any) -> Response:
+        return GARBAGE[self.mode]() if kind in self.on else JSONResponse(good)
+
+    async def list(self, request: Request) -> Response:
+        page = [_flow(i, s) for i, s in self.status.items()]
+        return self.answer("read", {"data": page, "has_more": False, "last_id": FLOW_IDS[-1]})
+
+    async def get(self, request: Request) -> Response:
+        flow_id = request.path_params["flow_id"]
+        if flow_id not in self.status:
+            return JSONResponse({"message": "Workflow not found"}, 404)
+        return self.answer("read", _flow(flow_id, self.status[flow_id]))
+
+    async def patch(self, request: Request) -> Response:
+        flow_id = request.path_params["flow_id"]
+        if flow_id not in self.status:
+            return JSONResponse({"message": "Workflow not found"}, 404)
+        self.status[flow_id] = json.loads(await request.body())["status"]
+        self.writes += 1
+        return self.answer("write", _flow(flow_id, self.status[flow_id]))
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/v1/workflow/", self.list, methods=["GET"]),
+                Route("/v1/workflow/{flow_id}", self.get, methods=["GET"]),
+                Route("/v1/workflow/{flow_id}/status", self.patch, methods=["PATCH"]),
+            ]
+        )
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets)
+        finally:
+            self.ready.set()
+
+
+@contextmanager
+def serve(platform: Misbehaving) -> Iterator[str]:
+    """Serve `platform` on a free loopback port; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(platform.app(), log_level="critical", lifespan="off")
+    config.timeout_graceful_shutdown = 1
+    server = _Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        assert server.ready.wait(10), "the fake platform did not start"
+        assert server.started, "the fake platform did not start"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
