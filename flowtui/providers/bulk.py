@@ -12,7 +12,14 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 
 from flowtui.model import FlowRef, State
-from flowtui.providers.base import ChangeResult, NotFound, Provider, ProviderError, Transient
+from flowtui.providers.base import (
+    ChangeResult,
+    NotFound,
+    PlatformError,
+    Provider,
+    ProviderError,
+    Transient,
+)
 from flowtui.providers.redaction import LOGGER_NAME
 
 log = logging.getLogger(LOGGER_NAME)
@@ -76,6 +83,8 @@ async def _passes(
             log.exception("%s: unexpected error while converging", account)
             error = Transient(f"unexpected error: {type(exc).__name__}")
             results = [_failed(account, i, s, error) for i, s in todo.items()]
+        # a result naming a flow not asked for (an answer about another id) is not one
+        results = [r for r in results if r.ref.flow_id in todo]
         final.update((r.ref.flow_id, r) for r in results)
         todo = {
             r.ref.flow_id: r.desired
@@ -84,7 +93,8 @@ async def _passes(
         }
         if not todo:
             break
-    return [final[i] for i in changes]
+    stray = PlatformError("the platform answered about another flow")
+    return [final.get(i) or _failed(account, i, changes[i], stray) for i in changes]
 
 
 def _failed(account: str, flow_id: str, state: State, error: ProviderError) -> ChangeResult:
