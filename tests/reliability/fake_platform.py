@@ -1,6 +1,7 @@
 """A tiny Starlette app on loopback standing in for one Diga account that answers badly:
-HTML error pages, truncated JSON, wrong types, missing fields, huge bodies, or a body that
-trickles in a byte at a time (slow loris). The emulator stays faithful; this one lies.
+HTML error pages, truncated JSON, wrong types, missing fields, huge bodies, a body that
+trickles in a byte at a time (slow loris), or a 401 that quotes the token it was sent.
+The emulator stays faithful; this one lies.
 
 `Misbehaving.mode` picks the garbage and `Misbehaving.on` whether reads ("read"), writes
 ("write") or both answer it; a write is applied before its answer is spoiled, as a real
@@ -40,6 +41,7 @@ async def _trickle() -> AsyncIterator[bytes]:
         yield b"x"
 
 
+ECHO = "echoes the token"  # answers 401 quoting the Authorization header it was sent
 GARBAGE = {
     "html": lambda: Response("<html><h1>502 Bad Gateway</h1></html>", 200, media_type="text/html"),
     "truncated": lambda: Response(
@@ -61,18 +63,24 @@ class Misbehaving:
     status: dict[str, str] = field(default_factory=lambda: dict.fromkeys(FLOW_IDS, "ENABLED"))
     writes: int = 0  # PATCH requests applied
 
-    def answer(self, kind: str, good: Any) -> Response:
-        return GARBAGE[self.mode]() if kind in self.on else JSONResponse(good)
+    def answer(self, kind: str, good: Any, request: Request) -> Response:
+        if kind not in self.on:
+            return JSONResponse(good)
+        if self.mode == ECHO:  # a platform careless enough to repeat the credential it got
+            said = request.headers.get("authorization", "")
+            return JSONResponse({"message": f"token rejected: {said}", "detail": said}, 401)
+        return GARBAGE[self.mode]()
 
     async def list(self, request: Request) -> Response:
         page = [_flow(i, s) for i, s in self.status.items()]
-        return self.answer("read", {"data": page, "has_more": False, "last_id": FLOW_IDS[-1]})
+        good = {"data": page, "has_more": False, "last_id": FLOW_IDS[-1]}
+        return self.answer("read", good, request)
 
     async def get(self, request: Request) -> Response:
         flow_id = request.path_params["flow_id"]
         if flow_id not in self.status:
             return JSONResponse({"message": "Workflow not found"}, 404)
-        return self.answer("read", _flow(flow_id, self.status[flow_id]))
+        return self.answer("read", _flow(flow_id, self.status[flow_id]), request)
 
     async def patch(self, request: Request) -> Response:
         flow_id = request.path_params["flow_id"]
@@ -80,7 +88,7 @@ class Misbehaving:
             return JSONResponse({"message": "Workflow not found"}, 404)
         self.status[flow_id] = json.loads(await request.body())["status"]
         self.writes += 1
-        return self.answer("write", _flow(flow_id, self.status[flow_id]))
+        return self.answer("write", _flow(flow_id, self.status[flow_id]), request)
 
     def app(self) -> Starlette:
         return Starlette(
