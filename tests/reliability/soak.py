@@ -48,8 +48,9 @@ class SoakCounts:
     def summary(self) -> str:
         faults = ", ".join(f"{kind} {n}" for kind, n in sorted(self.faults.items()))
         return (
-            f"passes {self.passes}, transitions {self.transitions}, retries {self.retry_passes}"
-            f" (+{self.faults['5xx'] + self.faults['429']} transport retries), failures"
+            f"passes {self.passes}, transitions {self.transitions}, retry passes"
+            f" {self.retry_passes}, transport retries up to"
+            f" {self.faults['5xx'] + self.faults['429']} (5xx and 429 answers), failures"
             f" {self.failures}, toggles applied {self.toggles},"
             f" faults injected {sum(self.faults.values())} ({faults}),"
             f" A/B passes left with neither group after a recorded failure"
