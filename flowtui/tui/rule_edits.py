@@ -4,7 +4,9 @@ reads it back. No widgets here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +16,23 @@ from flowtui.config import AbSwitchRule, Config, ConfigError, MaintenanceRule, R
 from flowtui.config_writer import save_config
 
 KINDS = {"maintenance": MaintenanceRule, "ab_switch": AbSwitchRule}
-# The window keys of each kind, and those of the cron form the app's form edits.
-WINDOW_KEYS = {
-    "maintenance": ("cron", "duration", "start", "end", "days", "from", "to", "except_dates"),
-    "ab_switch": ("b_cron", "b_duration", "every", "start"),
+# The keys the app's form edits, as written in the file: those of every rule of a kind, and
+# those of each window form (config's FORMS, plus the except_dates of repeating windows).
+# Keys not listed here (paused) are kept from the rule as they are.
+COMMON_KEYS = {
+    "maintenance": ("name", "flows", "state", "after", "enforce", "priority", "timezone"),
+    "ab_switch": ("name", "a", "b", "order", "enforce", "timezone"),
 }
-CRON_KEYS = {"maintenance": ("cron", "duration"), "ab_switch": ("b_cron", "b_duration")}
-LIST_KEYS = ("flows", "a", "b")
+WINDOW_FORMS = {
+    "maintenance": {
+        "cron": ("cron", "duration", "except_dates"),
+        "once": ("start", "end"),
+        "weekly": ("days", "from", "to", "except_dates"),
+    },
+    "ab_switch": {"cron": ("b_cron", "b_duration"), "alternate": ("every", "start")},
+}
+DATETIME_HINT = "write e.g. 2026-12-24 18:00+01:00 (without an offset: the rule's zone)"
+DATE_HINT = "write dates like 2026-12-24, comma-separated"
 
 
 class RuleEditError(ValueError):
@@ -36,29 +48,88 @@ def kind_of(rule: Rule) -> str:
 
 
 def rule_fields(rule: Rule) -> dict[str, Any]:
-    """The rule as the TOML table it is written as."""
+    """The rule as the TOML table it is written as (typed values as text)."""
     return rule.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
-def merged_fields(kind: str, base: Mapping[str, Any], entered: Mapping[str, str]) -> dict[str, Any]:
-    """An existing rule's fields (or none) updated with what the form holds: empty entries
-    keep the old value, lists are comma-separated, and a cron window replaces any other
-    window form."""
-    fields = dict(base)
-    if any(entered.get(key, "").strip() for key in CRON_KEYS[kind]):
-        for key in WINDOW_KEYS[kind]:
-            fields.pop(key, None)
-    for key, value in entered.items():
-        value = value.strip()
-        if key in LIST_KEYS:
-            items = [item.strip() for item in value.split(",") if item.strip()]
-            if items:
-                fields[key] = items
-        elif value:
-            fields[key] = value
-        elif key == "timezone":
-            fields.pop(key, None)
+def edited_keys(kind: str, form: str) -> tuple[str, ...]:
+    """The keys the form shows for a rule of `kind` in window form `form`."""
+    return COMMON_KEYS[kind] + WINDOW_FORMS[kind][form]
+
+
+def form_fields(
+    kind: str, form: str, base: Mapping[str, Any], entered: Mapping[str, str]
+) -> dict[str, Any]:
+    """The TOML table of a rule of `kind` in window form `form`, from what the form holds.
+
+    Every key the form shows comes from `entered`: an empty entry removes the key (its
+    default applies, or validation reports it missing), since the form is pre-filled with
+    the rule and emptying a field is how the operator removes a value. The other window
+    forms' keys are dropped; keys the form does not show (paused) keep their value from
+    `base`. Lists are comma-separated; datetimes, dates and the priority are converted
+    here, everything else is validated by flowtui.config. RuleEditError lists every entry
+    that does not convert, in the order of `entered`.
+    """
+    every_key = COMMON_KEYS[kind] + tuple(k for keys in WINDOW_FORMS[kind].values() for k in keys)
+    fields = {key: value for key, value in base.items() if key not in every_key}
+    shown = edited_keys(kind, form)
+    problems = []
+    for key, text in entered.items():
+        if key not in shown or not text.strip():
+            continue
+        try:
+            fields[key] = CONVERSIONS.get(key, str)(text.strip())
+        except ValueError as error:
+            problems.append(f"{key}: {error}")
+    if problems:
+        raise RuleEditError(problems)
     return fields
+
+
+def text_items(text: str) -> list[str]:
+    """`"a, b,"` → `["a", "b"]`."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def text_datetime(text: str) -> datetime:
+    """An ISO 8601 date and time, with or without an offset (`T` or a space between)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or not re.search(r"\d[T ]\d", text, re.IGNORECASE):
+        raise ValueError(f"{text!r} is not a date and time ({DATETIME_HINT})")
+    return value
+
+
+def text_dates(text: str) -> list[date]:
+    """Comma-separated ISO dates."""
+    dates = []
+    for item in text_items(text):
+        try:
+            dates.append(date.fromisoformat(item))
+        except ValueError:
+            raise ValueError(f"{item!r} is not a date ({DATE_HINT})") from None
+    return dates
+
+
+def text_integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number (write e.g. 10 or -1)") from None
+
+
+CONVERSIONS: dict[str, Callable[[str], Any]] = {
+    "flows": text_items,
+    "a": text_items,
+    "b": text_items,
+    "days": text_items,
+    "start": text_datetime,
+    "end": text_datetime,
+    "except_dates": text_dates,
+    "priority": text_integer,
+}
 
 
 def with_rule(config: Config, kind: str, fields: Mapping[str, Any], replaces: str | None) -> Config:
@@ -107,4 +178,5 @@ def save(config: Config, path: Path) -> Config:
 
 def _message(error: Any) -> str:
     context = error.get("ctx") or {}
-    return str(context.get("message") or error["msg"]).removeprefix("Value error, ")
+    message = str(context.get("message") or error["msg"]).removeprefix("Value error, ")
+    return f"{message} ({context['hint']})" if context.get("hint") else message

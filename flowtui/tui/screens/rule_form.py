@@ -1,4 +1,6 @@
-"""The form to add or edit a maintenance window or an A/B switch (cron form). Saving
+"""The form to add or edit a maintenance window or an A/B switch, in any window form (SPEC
+§2): a Select picks the form and only that form's fields are shown. The fields are the
+rule's whole truth: an emptied one is removed (see rule_edits.form_fields). Saving
 validates like `check`; problems stay in the form, nothing is written until it passes."""
 
 from __future__ import annotations
@@ -6,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -13,7 +16,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from flowtui.config import Config, Rule
-from flowtui.tui.rule_edits import RuleEditError, merged_fields, rule_fields, with_rule
+from flowtui.tui.rule_edits import (
+    WINDOW_FORMS,
+    RuleEditError,
+    edited_keys,
+    form_fields,
+    rule_fields,
+    with_rule,
+)
 
 SELECTS: dict[str, tuple[str, ...]] = {
     "state": ("disabled", "enabled"),
@@ -21,27 +31,48 @@ SELECTS: dict[str, tuple[str, ...]] = {
     "order": ("break-before-make", "make-before-break"),
     "enforce": ("false", "true"),
 }
-FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "maintenance": (
-        ("name", "name"),
-        ("flows", "flows (comma-separated refs, aliases or account:*)"),
-        ("cron", "window start (cron, in the rule's zone), e.g. 0 2 * * SUN"),
-        ("duration", "window length, e.g. 2h"),
-        ("state", "state during the window"),
-        ("after", "after the window"),
-        ("enforce", "re-apply during the window"),
-        ("timezone", "time zone (empty: settings.timezone)"),
-    ),
-    "ab_switch": (
-        ("name", "name"),
-        ("a", "group A (on outside B windows)"),
-        ("b", "group B (on inside B windows)"),
-        ("b_cron", "B window start (cron), e.g. 0 0 * * SAT"),
-        ("b_duration", "B window length, e.g. 48h"),
-        ("order", "switch order"),
-        ("enforce", "re-apply if changed by hand"),
-        ("timezone", "time zone (empty: settings.timezone)"),
-    ),
+FORM_NAMES: dict[str, dict[str, str]] = {
+    "maintenance": {
+        "cron": "repeating: cron start + length",
+        "once": "one-off: start → end",
+        "weekly": "weekly: days, from → to",
+    },
+    "ab_switch": {
+        "cron": "B windows: cron start + length",
+        "alternate": "alternate A, B, A, … every period",
+    },
+}
+# key → (label, placeholder), in the order shown; which are shown depends on the window form.
+FIELDS: dict[str, dict[str, tuple[str, str]]] = {
+    "maintenance": {
+        "name": ("name", "e.g. sunday-db-maintenance"),
+        "flows": ("flows", "support:*, crm:517 or aliases, comma-separated"),
+        "cron": ("window start (cron)", "e.g. 0 2 * * SUN, in the rule's zone"),
+        "duration": ("window length", "e.g. 2h, 90m, 1h30m"),
+        "start": ("starts at", "e.g. 2026-12-24 18:00+01:00"),
+        "end": ("ends at", "e.g. 2026-12-27 06:00+01:00"),
+        "days": ("days", "e.g. mon, tue, wed, thu, fri"),
+        "from": ("from", "e.g. 22:00"),
+        "to": ("to (next day if ≤ from)", "e.g. 06:00"),
+        "except_dates": ("except on (no window starts)", "e.g. 2026-12-24, 2026-12-31"),
+        "state": ("state during the window", ""),
+        "after": ("after the window", ""),
+        "enforce": ("re-apply during the window", ""),
+        "priority": ("priority", "0; the higher wins when windows overlap"),
+        "timezone": ("time zone", "empty: settings.timezone"),
+    },
+    "ab_switch": {
+        "name": ("name", "e.g. checkout-experiment"),
+        "a": ("group A", "on outside B windows, comma-separated"),
+        "b": ("group B", "on inside B windows, comma-separated"),
+        "b_cron": ("B window start (cron)", "e.g. 0 0 * * SAT, in the rule's zone"),
+        "b_duration": ("B window length", "e.g. 48h"),
+        "every": ("switch every", "e.g. 12h: A for 12h, then B for 12h, …"),
+        "start": ("A starts at", "e.g. 2026-11-01 00:00Z"),
+        "order": ("switch order", ""),
+        "enforce": ("re-apply if changed by hand", ""),
+        "timezone": ("time zone", "empty: settings.timezone"),
+    },
 }
 Save = Callable[[Config], Config]  # validate + write; raises RuleEditError
 
@@ -74,38 +105,53 @@ class RuleFormScreen(ModalScreen[Config | None]):
     def compose(self) -> ComposeResult:
         what = "maintenance window" if self.kind == "maintenance" else "A/B switch"
         title = f"Edit {what} {self.rule.name!r}" if self.rule else f"New {what}"
+        forms = [(name, form) for form, name in FORM_NAMES[self.kind].items()]
         with VerticalScroll(id="dialog"):
             yield Static(title, id="title", markup=False)
-            if self.rule and self.rule.form != "cron":
-                yield Static(
-                    f"This rule uses the {self.rule.form} form; fill the cron fields to replace"
-                    " it, or leave them empty to keep it.",
-                    classes="note",
-                )
-            for key, label in FIELDS[self.kind]:
-                yield Label(label)
-                value = _shown(self.base.get(key))
-                if key in SELECTS:
-                    options = [(option, option) for option in SELECTS[key]]
-                    start = value if value in SELECTS[key] else SELECTS[key][0]
-                    yield Select(options, value=start, allow_blank=False, id=key)
-                else:
-                    yield Input(value=value, id=key)
+            with Horizontal(classes="row"):
+                yield Label("window form")
+                form = self.rule.form if self.rule else next(iter(WINDOW_FORMS[self.kind]))
+                yield Select(forms, value=form, allow_blank=False, id="window")
+            for key, (label, placeholder) in FIELDS[self.kind].items():
+                with Horizontal(classes="row field", id=f"{key}-field"):
+                    yield Label(label)
+                    value = _shown(self.base.get(key))
+                    if key in SELECTS:
+                        options = [(option, option) for option in SELECTS[key]]
+                        start = value if value in SELECTS[key] else SELECTS[key][0]
+                        yield Select(options, value=start, allow_blank=False, id=key)
+                    else:
+                        typed = "integer" if key == "priority" else "text"
+                        yield Input(value=value, placeholder=placeholder, type=typed, id=key)
             yield Static("", id="problems", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel", variant="error")
 
+    def on_mount(self) -> None:
+        self.show_fields()
+
+    @property
+    def window_form(self) -> str:
+        return str(self.query_one("#window", Select).value)
+
+    @on(Select.Changed, "#window")
+    def show_fields(self) -> None:
+        """Show the fields of the chosen window form (and those of every form)."""
+        shown = {f"{key}-field" for key in edited_keys(self.kind, self.window_form)}
+        for row in self.query(".field"):
+            row.display = row.id in shown
+
     def entered(self) -> dict[str, str]:
         values: dict[str, str] = {}
-        for key, _ in FIELDS[self.kind]:
+        for key in FIELDS[self.kind]:
             widget = self.query_one(f"#{key}")
             values[key] = str(widget.value) if isinstance(widget, Input | Select) else ""
         return values
 
     def action_save(self) -> None:
-        fields = merged_fields(self.kind, self.base, self.entered())
         try:
+            fields = form_fields(self.kind, self.window_form, self.base, self.entered())
             changed = with_rule(
                 self.config, self.kind, fields, self.rule.name if self.rule else None
             )
