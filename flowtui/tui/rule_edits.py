@@ -52,6 +52,20 @@ def rule_fields(rule: Rule) -> dict[str, Any]:
     return rule.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
+def field_texts(fields: Mapping[str, Any]) -> dict[str, str]:
+    """A rule's TOML table (`rule_fields`) as the form's texts; `form_fields` reads them
+    back."""
+    return {key: _text(value) for key, value in fields.items()}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
 def edited_keys(kind: str, form: str) -> tuple[str, ...]:
     """The keys the form shows for a rule of `kind` in window form `form`."""
     return COMMON_KEYS[kind] + WINDOW_FORMS[kind][form]

@@ -10,11 +10,13 @@ import pytest
 
 from flowtui.config import AbSwitchRule, MaintenanceRule, parse_config
 from flowtui.config_writer import config_to_toml
+from flowtui.model import State
 from flowtui.tui.rule_edits import (
     COMMON_KEYS,
     KINDS,
     WINDOW_FORMS,
     RuleEditError,
+    field_texts,
     form_fields,
     rule_fields,
     text_datetime,
@@ -45,6 +47,33 @@ def problems(kind: str, form: str, entered: dict[str, str]) -> list[str]:
     with pytest.raises(RuleEditError) as caught:
         with_rule(CONFIG, kind, form_fields(kind, form, {}, entered), None)
     return caught.value.problems
+
+
+RULES = [
+    WEEKLY,
+    WEEKLY.model_copy(update={"timezone": "Asia/Kolkata", "enforce": True, "state": State.ENABLED}),
+    MaintenanceRule(
+        name="m",
+        flows=("crm:*",),
+        cron="0 2 * * SUN",
+        duration="1h30m",
+        except_dates=["2026-12-27"],
+    ),
+    MaintenanceRule(name="m", flows=("crm:1",), start="2026-12-24T18:00Z", end="2026-12-25T06:00Z"),
+    MaintenanceRule(name="m", flows=("crm:1",), start="2026-12-24 18:00", end="2026-12-25 06:00"),
+    AbSwitchRule(name="ab", a=("crm:1",), b=("crm:2",), b_cron="0 0 * * SAT", b_duration="2d"),
+    AbSwitchRule(
+        name="ab", a=("crm:1",), b=("crm:2",), every="12h", start="2026-11-01T00:00+01:00"
+    ),
+]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: f"{rule.name}-{rule.form}")
+def test_a_rule_read_back_from_its_own_texts_is_unchanged(rule: Any) -> None:
+    kind = "maintenance" if isinstance(rule, MaintenanceRule) else "ab_switch"
+    fields = rule_fields(rule)
+    again = KINDS[kind].model_validate(form_fields(kind, rule.form, fields, field_texts(fields)))
+    assert again == rule
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -6,7 +6,7 @@ validates like `check`; problems stay in the form, nothing is written until it p
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -20,6 +20,7 @@ from flowtui.tui.rule_edits import (
     WINDOW_FORMS,
     RuleEditError,
     edited_keys,
+    field_texts,
     form_fields,
     rule_fields,
     with_rule,
@@ -77,14 +78,6 @@ FIELDS: dict[str, dict[str, tuple[str, str]]] = {
 Save = Callable[[Config], Config]  # validate + write; raises RuleEditError
 
 
-def _shown(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(map(str, value))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
 class RuleFormScreen(ModalScreen[Config | None]):
     """Dismisses with the saved configuration, or None when cancelled."""
 
@@ -106,6 +99,7 @@ class RuleFormScreen(ModalScreen[Config | None]):
         what = "maintenance window" if self.kind == "maintenance" else "A/B switch"
         title = f"Edit {what} {self.rule.name!r}" if self.rule else f"New {what}"
         forms = [(name, form) for form, name in FORM_NAMES[self.kind].items()]
+        texts = field_texts(self.base)
         with VerticalScroll(id="dialog"):
             yield Static(title, id="title", markup=False)
             with Horizontal(classes="row"):
@@ -115,7 +109,7 @@ class RuleFormScreen(ModalScreen[Config | None]):
             for key, (label, placeholder) in FIELDS[self.kind].items():
                 with Horizontal(classes="row field", id=f"{key}-field"):
                     yield Label(label)
-                    value = _shown(self.base.get(key))
+                    value = texts.get(key, "")
                     if key in SELECTS:
                         options = [(option, option) for option in SELECTS[key]]
                         start = value if value in SELECTS[key] else SELECTS[key][0]
