@@ -41,6 +41,14 @@ POLL_S = 0.002
 PAINT_DEADLINE_S = 120.0
 KEY_DEADLINE_S = 10.0
 PAINT_RUNS = 3
+PAINT_FINDING = (
+    "Profiled 2026-11-23 (cProfile, 10,000 flows, one start): on start every row is shown "
+    "twice — `apply_snapshot` fills the table, then `apply_governance` re-shows every row "
+    "(20,000 `FlowTable._show`, 12,000 `DataTable.update_cell`; 2.3 of 6.4 profiled s), "
+    "`DataTable.add_row` ~1.1 s of it; the rest is the refresh's HTTP and JSON. The first "
+    "fill could carry the governance (or skip re-showing rows whose cells did not change "
+    "before they were painted). Runs on this shared machine vary by ±15%."
+)
 MEASURE_PAINT = "app first paint"
 MEASURE_KEYS = "app key → screen update during a live refresh"
 
@@ -181,6 +189,13 @@ def measure(bench: Bench) -> list[Row]:
     base_paint, base_rows = median([paint for paint, _, _ in base]), base[0][2]
     paint, rows, latencies = median([paint for paint, _, _ in full]), full[0][2], full[-1][1]
     p95 = percentile(latencies, 0.95)
+    paint_note = (
+        f"median of {opens} app starts, from entering run_test to the first screen "
+        "update showing every row, the embedded scheduler starting; flows split "
+        "3:3:3:1 (see benchmarks/app_paint.py)."
+    )
+    if paint >= PAINT_TARGET_S:
+        paint_note += " " + PAINT_FINDING
     return [
         Row(
             f"{MEASURE_PAINT}, {rows} flows (headless run_test)",
@@ -189,9 +204,7 @@ def measure(bench: Bench) -> list[Row]:
             verdict(paint < PAINT_TARGET_S),
             f"{seconds(base_paint)} with {base_rows} flows",
             f"{times(paint / base_paint)} the time for {times(rows / base_rows)} the flows",
-            f"median of {opens} app starts, from entering run_test to the first screen "
-            "update showing every row, the embedded scheduler starting; flows split "
-            "3:3:3:1 (see benchmarks/app_paint.py).",
+            paint_note,
         ),
         Row(
             f"{MEASURE_KEYS}, {rows} flows",
