@@ -188,7 +188,9 @@ class Scheduler:
             id=OVERRIDES_JOB,
         )
         self._aps.start()
-        self._plan_wakeup()
+        # after the start pass's instant, not now: a transition due while the pass ran
+        # (between its reads and this line) would otherwise be skipped until the next resync
+        self._plan_wakeup(self._last_pass)
         self._plan_retry(report)
         self._publish_state(SchedulerStatus.RUNNING)
         return report
