@@ -155,6 +155,7 @@ class CrashLoop:
         self.counts = CrashCounts()
         self.process: subprocess.Popen[bytes] | None = None
         self.logs: list[Path] = []
+        self.seen_diffs: list[dict[str, str]] = []  # flows off their desired state, per poll
 
     def start(self) -> Path:
         """Start the daemon; return its log once its start pass (recovery included) is done."""
@@ -187,9 +188,13 @@ class CrashLoop:
         return {ref: State(w.state) for ref, w in desired.items() if w.state in SETTABLE}  # type: ignore[arg-type]
 
     def converged(self) -> bool:
-        want = self.desired_now()
-        actual = actual_states(self.emu)
-        return all(actual[ref] is state for ref, state in want.items())
+        diff = self.differences()
+        self.seen_diffs.append(diff)
+        return not diff
+
+    def differences(self) -> dict[str, str]:
+        want, actual = self.desired_now(), actual_states(self.emu)
+        return {str(r): f"{actual[r]} (wants {s})" for r, s in want.items() if actual[r] is not s}
 
     def wait_kill_point(self, point: str) -> None:
         """Wait until the running daemon stands at `point`."""
@@ -224,8 +229,16 @@ class CrashLoop:
                 self.counts.left_open += len(left)
                 log = self.start()
                 started = time.monotonic()
+                self.seen_diffs.clear()
                 self.check_recovered(left)
-                wait_for(self.converged, "the desired state after a restart", RESYNC_S)
+                try:
+                    wait_for(self.converged, "the desired state after a restart", RESYNC_S)
+                except AssertionError as late:
+                    first, last = self.seen_diffs[0], self.seen_diffs[-1]
+                    raise AssertionError(
+                        f"{late} after kill {number} ({point}): first {first}, last {last};"
+                        f" the daemon said:\n{log.read_text()}"
+                    ) from None
                 self.counts.converge_s.append(time.monotonic() - started)
                 assert "Traceback" not in log.read_text()
         finally:
