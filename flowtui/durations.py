@@ -14,6 +14,7 @@ _ISO = re.compile(
     r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:[.,]\d+)?)S)?)?"
 )
 _UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+LONGEST = timedelta(days=36_525)  # a century: longer ones overflow date arithmetic (or timedelta)
 HINT = "write e.g. 90s, 15m, 2h, 1d, 1h30m or ISO 8601 like PT2H"
 
 
@@ -30,6 +31,8 @@ def parse_duration(text: str) -> timedelta:
     )
     if seconds <= 0:
         raise ValueError(f"duration {text!r} must be longer than zero")
+    if seconds > LONGEST.total_seconds():
+        raise ValueError(f"duration {text!r} is longer than {LONGEST.days} days")
     return timedelta(seconds=seconds)
 
 

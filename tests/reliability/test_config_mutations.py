@@ -98,3 +98,16 @@ def test_check_locates_every_problem_in_ten_thousand_mutated_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str
 ) -> None:
     _check(tmp_path, text, monkeypatch)
+
+
+@pytest.mark.parametrize("duration", ["99999999999999999999999999999910s", "1000000d", "P9999999W"])
+def test_an_absurd_duration_is_a_located_error_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, duration: str
+) -> None:
+    """Found by the long fuzz: a duration too big for timedelta raised OverflowError."""
+    text = SOURCES[0].replace('duration = "2h"', f'duration = "{duration}"', 1)
+    assert duration in text
+    _check(tmp_path, text, monkeypatch)
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "schedules.toml"), "check"])
+    assert result.exit_code == 2
+    assert f"duration '{duration}' is longer than 36525 days" in result.stderr
