@@ -46,7 +46,7 @@ timezone = "UTC"
 kind = "diga"
 base_url = "{fake_url}"
 token_env = "FAKE_TOKEN"
-timeout = "PT0.5S"
+timeout = "PT0.2S"
 
 [accounts.support]
 kind = "diga"
