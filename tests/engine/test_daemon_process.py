@@ -7,30 +7,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import wait_for
 
 from flowtui.store import DB_NAME, AuditRecord, SqliteStore
 
 from .conftest import Flows, secrets_env
 
 DEADLINE = 15.0
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 def flowtui(config: Path, state_dir: Path, *args: str) -> list[str]:

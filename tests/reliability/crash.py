@@ -16,11 +16,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+from polling import wait_for
 
 from flowtui.config import load_config
 from flowtui.engine.reconcile import RECOVERY_REASON
@@ -33,18 +34,6 @@ from .soak import actual_states, secrets_env
 
 DEADLINE = 20.0  # seconds any one wait may take
 RESYNC_S = 5
-T = TypeVar("T")
-
-
-def wait_for(condition: Callable[[], T], what: str, timeout: float = DEADLINE) -> T:
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 def crash_config(emu: Any) -> str:
