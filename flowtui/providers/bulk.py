@@ -26,12 +26,18 @@ log = logging.getLogger(LOGGER_NAME)
 
 OnResult = Callable[[ChangeResult], None]
 
+# A pass that ended in transient failures (5xx or 429 that outlasted the transport's
+# retries) is followed by another after a pause that grows with each pass, so a platform
+# that is briefly overloaded or rate limited gets time to recover.
+PASSES = 3
+PASS_PAUSE_S = 0.5
+
 
 async def converge_many(
     providers: Mapping[str, Provider],
     desired: Mapping[FlowRef, State],
     *,
-    passes: int = 2,
+    passes: int = PASSES,
     on_result: OnResult | None = None,
 ) -> list[ChangeResult]:
     """Converge every flow in `desired`; results come back in `desired`'s order.
@@ -74,7 +80,9 @@ async def _passes(
 ) -> list[ChangeResult]:
     final: dict[str, ChangeResult] = {}
     todo = dict(changes)
-    for _ in range(passes):
+    for attempt in range(passes):
+        if attempt:
+            await asyncio.sleep(PASS_PAUSE_S * attempt)
         try:
             results = await provider.set_states(todo)
         except ProviderError as exc:
