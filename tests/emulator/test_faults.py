@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from polling import wait_for
 
 SERVER_ERRORS = {
     "diga": (503, "error_code", "WORKFLOW_SERVICE_UNAVAILABLE"),
@@ -104,10 +105,7 @@ def test_reset_answers_a_held_request_with_a_5xx(emu) -> None:
     headers = {"Authorization": f"Bearer {emu.token}"}
     with ThreadPoolExecutor(1) as pool:
         waiting = pool.submit(httpx.post, url, headers=headers, timeout=10)
-        deadline = time.monotonic() + 5
-        while not any(e["dropped"] for e in emu.requests("diga")):
-            assert time.monotonic() < deadline, "the request was never held"
-            time.sleep(0.01)
+        wait_for(lambda: any(e["dropped"] for e in emu.requests("diga")), "the held request", 5)
         emu.reset()
         assert waiting.result().status_code == 503
 

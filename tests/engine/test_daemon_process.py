@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 from polling import wait_for
+from state_dir import audit_of
 
-from flowtui.store import DB_NAME, AuditRecord, SqliteStore
+from flowtui.store import AuditRecord
 
 from .conftest import Flows, secrets_env
 
@@ -60,16 +61,6 @@ def daemon(
         if process.poll() is None:
             process.kill()
             process.wait()
-
-
-def audit_of(state_dir: Path) -> list[AuditRecord]:
-    if not (state_dir / DB_NAME).exists():
-        return []
-    store = SqliteStore.in_dir(state_dir)
-    try:
-        return store.audit()
-    finally:
-        store.close()
 
 
 @pytest.mark.slow

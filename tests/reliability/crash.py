@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from polling import wait_for
+from state_dir import audit_of, open_intents
 
 from flowtui.config import load_config
 from flowtui.engine.reconcile import RECOVERY_REASON
 from flowtui.model import FlowRef, State
 from flowtui.providers.base import SETTABLE
 from flowtui.rules import Schedule
-from flowtui.store import DB_NAME, AuditRecord, SqliteStore
 
 from .soak import actual_states, secrets_env
 
@@ -93,26 +93,6 @@ every = "6s"
 start = 2026-01-01T00:00:00Z
 order = "make-before-break"
 """
-
-
-def audit_of(state_dir: Path) -> list[AuditRecord]:
-    if not (state_dir / DB_NAME).exists():
-        return []
-    store = SqliteStore.in_dir(state_dir)
-    try:
-        return store.audit()
-    finally:
-        store.close()
-
-
-def open_intents(state_dir: Path) -> list[AuditRecord]:
-    if not (state_dir / DB_NAME).exists():
-        return []
-    store = SqliteStore.in_dir(state_dir)
-    try:
-        return store.open_intents()
-    finally:
-        store.close()
 
 
 @dataclass
