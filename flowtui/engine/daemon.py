@@ -179,7 +179,7 @@ class Scheduler:
         )
         resync = self._reconciler.config.settings.resync
         self._aps.add_job(
-            self._wake, IntervalTrigger(seconds=resync.total_seconds()), ("resync",), id=RESYNC_JOB
+            self._wake, IntervalTrigger(seconds=self._real(resync)), ("resync",), id=RESYNC_JOB
         )
         self._aps.add_job(
             self._wake,
@@ -282,6 +282,11 @@ class Scheduler:
             message = f"{trigger} pass failed: unexpected {type(exc).__name__}: {exc}"
             self.bus.publish(EngineFailed(message, self.clock.now()))
 
+    def _real(self, span: timedelta) -> float:
+        """Seconds of real time that `span` of the engine's clock lasts."""
+        now = self.clock.now()
+        return max(0.001, (self.clock.wall(now + span) - self.clock.wall(now)).total_seconds())
+
     def _overrides_now(self, now: datetime) -> tuple[tuple[str, str, datetime], ...] | None:
         if self._store is None:
             return None
@@ -306,7 +311,7 @@ class Scheduler:
         if job_id is not None and self._aps.get_job(job_id) is None:
             self._aps.add_job(
                 self._wake,
-                DateTrigger(run_date=self.next_transition),
+                DateTrigger(run_date=self.clock.wall(self.next_transition)),
                 ("transition", self.next_transition),
                 id=job_id,
             )
@@ -325,7 +330,7 @@ class Scheduler:
         self._retry_delay = min(2 * delay, resync)
         self._aps.add_job(
             self._wake,
-            DateTrigger(run_date=self.clock.now() + delay),
+            DateTrigger(run_date=self.clock.wall(self.clock.now() + delay)),
             ("retry",),
             id=RETRY_JOB,
             replace_existing=True,

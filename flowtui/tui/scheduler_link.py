@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +30,9 @@ class _CallableClock:
 
     def now(self) -> datetime:
         return self._clock()
+
+    def wall(self, instant: datetime) -> datetime:
+        return datetime.now(UTC) + (instant - self.now())
 
 
 def status_label(state: SchedulerState) -> str:

@@ -21,7 +21,7 @@ from flowtui.engine.reconcile import Report
 from flowtui.providers.transport import RetryPolicy
 from flowtui.store import SqliteStore
 
-T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+T0 = datetime(2031, 11, 24, 10, 0, tzinfo=UTC)  # a Monday
 FAST = RetryPolicy(scale=0.001)
 
 

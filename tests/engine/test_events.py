@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 from flowtui.engine.events import EventBus, RuleFired
 
-AT = datetime(2026, 11, 23, tzinfo=UTC)
+AT = datetime(2031, 11, 24, tzinfo=UTC)
 
 
 async def test_every_subscriber_gets_every_event() -> None:

@@ -7,7 +7,7 @@ from flowtui.engine.logprinter import LogPrinter
 from flowtui.model import FlowRef, State
 from flowtui.providers.redaction import register_secret
 
-AT = datetime(2026, 11, 29, 1, 0, 0, 12000, tzinfo=UTC)
+AT = datetime(2031, 11, 29, 1, 0, 0, 12000, tzinfo=UTC)
 FLOW = FlowRef("support", "wf_1")
 
 
@@ -30,8 +30,8 @@ def test_human_lines_skip_pending_and_quiet_passes() -> None:
         PassCompleted("resync", AT, changed=0, failed=0, drifted=0),
     )
     assert lines == [
-        "2026-11-29T01:00:00.012Z  support:wf_1  enabled → disabled  [scheduler:db: window]",
-        "2026-11-29T01:00:00.012Z  support:wf_1  drift: is enabled, rule 'db' wants disabled;"
+        "2031-11-29T01:00:00.012Z  support:wf_1  enabled → disabled  [scheduler:db: window]",
+        "2031-11-29T01:00:00.012Z  support:wf_1  drift: is enabled, rule 'db' wants disabled;"
         " not corrected (rule does not enforce)",
     ]
 
@@ -51,6 +51,6 @@ def test_json_lines_carry_every_field_and_no_secret() -> None:
         "new": "unknown",
         "changed_by": "scheduler:db",
         "reason": "window",
-        "at": "2026-11-29T01:00:00.012000+00:00",
+        "at": "2031-11-29T01:00:00.012000+00:00",
         "error": "bad ***",
     }

@@ -26,7 +26,7 @@ from flowtui.providers.transport import RetryPolicy
 from flowtui.rules import Schedule
 from flowtui.store import SqliteStore
 
-START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # a Monday
+START = datetime(2031, 11, 24, 0, 0, tzinfo=UTC)  # a Monday
 RESYNC = timedelta(minutes=15)
 RETRY_AFTER = timedelta(seconds=5)  # the daemon's first retry after a transient failure
 PLATFORMS = {"support": "diga", "ops": "gassapi", "studio": "runflow", "crm": "bitrix24"}

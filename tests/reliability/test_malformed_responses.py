@@ -23,7 +23,7 @@ from flowtui.store import SqliteStore
 
 from .fake_platform import FLOW_IDS, GARBAGE, Misbehaving, serve
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+NOW = datetime(2031, 11, 24, 12, 0, tzinfo=UTC)
 BOUND_S = 10.0  # a pass against the worst answers must end well within this
 FAKE = [FlowRef("fake", i) for i in FLOW_IDS]
 SLOW = ("slow loris",)  # each attempt runs into the transport's deadline

@@ -17,7 +17,7 @@ from flowtui.providers.transport import RetryPolicy
 from .crash import crash_config
 from .soak import secrets_env
 
-BOUNDARY = datetime(2026, 11, 23, 10, 0, 4, tzinfo=UTC)  # the crash config's switches flip here
+BOUNDARY = datetime(2031, 3, 11, 10, 0, 4, tzinfo=UTC)  # the crash config's switches flip here
 
 
 class SlowClock(ManualClock):

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 
 from flowtui.tui.app import FlowtuiApp
 
-FIXED_NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # a Monday, 10:30 in Berlin
+FIXED_NOW = datetime(2031, 11, 24, 9, 30, tzinfo=UTC)  # a Monday, 10:30 in Berlin
 WAIT_S = 10.0
 
 MakeApp = Callable[..., FlowtuiApp]

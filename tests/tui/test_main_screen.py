@@ -227,7 +227,7 @@ duration = "59m"
         governance = app.rows[key].governance
         assert governance.rule == "always-off"
         assert governance.next_change is not None
-        assert governance.next_change.at == datetime(2026, 11, 23, 9, 59, tzinfo=UTC)
+        assert governance.next_change.at == datetime(2031, 11, 24, 9, 59, tzinfo=UTC)
         await put_cursor(pilot, key)
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the offer")
