@@ -57,6 +57,13 @@ CREATE TABLE IF NOT EXISTS overrides (
     created_at TEXT NOT NULL,
     PRIMARY KEY (account, flow_id)
 );
+CREATE TABLE IF NOT EXISTS desired_memory (
+    account TEXT NOT NULL,
+    flow_id TEXT NOT NULL,
+    desired TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (account, flow_id)
+);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -159,6 +166,10 @@ class Store(Protocol):
     def all_prior_states(self) -> dict[str, dict[FlowRef, State]]: ...
 
     def clear_prior_states(self, rule: str, flows: Iterable[FlowRef] | None = None) -> None: ...
+
+    def desired_memory(self) -> dict[FlowRef, str]: ...
+
+    def remember_desired(self, entries: Mapping[FlowRef, str], *, at: datetime) -> None: ...
 
     def set_override(self, override: OverrideRecord) -> None: ...
 
@@ -351,6 +362,30 @@ class SqliteStore:
                 "DELETE FROM prior_states WHERE rule = ? AND account = ? AND flow_id = ?",
                 (rule, *flow),
             )
+
+    # -- desired memory --------------------------------------------------------------------
+
+    def desired_memory(self) -> dict[FlowRef, str]:
+        """Each governed flow's desired state as the engine last applied or confirmed it
+        (an opaque key), so a restart can tell a missed transition from drift."""
+        rows = self._execute("SELECT account, flow_id, desired FROM desired_memory").fetchall()
+        return {FlowRef(r["account"], r["flow_id"]): r["desired"] for r in rows}
+
+    def remember_desired(self, entries: Mapping[FlowRef, str], *, at: datetime) -> None:
+        if not entries:
+            return
+        rows = [(ref.account, ref.flow_id, key, _ts(at)) for ref, key in entries.items()]
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.execute("BEGIN")
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO desired_memory"
+                        " (account, flow_id, desired, recorded_at) VALUES (?,?,?,?)",
+                        rows,
+                    )
+            except sqlite3.Error as exc:
+                raise StoreError(f"state store {self.path}: {exc}") from None
 
     # -- overrides -----------------------------------------------------------------------
 

@@ -2,6 +2,11 @@
 each wake-up is one converge pass of flowtui.engine.reconcile at the current instant — at a
 transition only the flows whose desired state changed, at a resync every governed flow.
 
+A pass is split into independent lanes (flowtui.engine.lanes): one per account and one per
+A/B switch. A wake-up only hands its instant to the lanes and returns, so no transition
+waits behind another account's reads, retries or backoff; wake-ups are planned on the
+engine's clock (`Clock.wall`), so tests drive time and no run depends on the calendar.
+
 Embeddable: `Scheduler(config_path, state_dir, bus, clock)` with `start()` / `stop()` /
 `pause()` / `resume()` / `converge_now()` / `reload()` needs no signals and no CLI, and
 publishes everything it does on `bus` — its only output. Tests call `open()` (everything
@@ -34,20 +39,20 @@ from flowtui.engine.events import (
     SchedulerState,
     SchedulerStatus,
 )
+from flowtui.engine.lanes import Lanes
 from flowtui.engine.lock import LockHeld, SchedulerLock
-from flowtui.engine.reconcile import Action, Reconciler, Report, overrides_from
+from flowtui.engine.reconcile import Action, Reconciler, Report, merge_reports
 from flowtui.providers.base import Provider, ProviderError
 from flowtui.providers.redaction import LOGGER_NAME
 from flowtui.providers.registry import Environment, build_providers
 from flowtui.providers.transport import RetryPolicy
-from flowtui.rules import Schedule, conflicts
+from flowtui.rules import conflicts
 from flowtui.store import SqliteStore, StoreError
 
 log = logging.getLogger(LOGGER_NAME)
 
 MISFIRE_GRACE = timedelta(hours=6)
 TRANSITION_JOB = "transition"
-NEAR_HORIZONS = (timedelta(minutes=1), timedelta(hours=1))
 RESYNC_JOB = "resync"
 RETRY_JOB = "retry"
 OVERRIDES_JOB = "overrides"
@@ -91,12 +96,12 @@ class Scheduler:
         self._state_dir = state_dir
         self._env = env
         self._retry = retry
-        self._pass_lock = asyncio.Lock()
+        self._lanes: Lanes[Report] = Lanes(self._run_unit)
+        self._wakes: set[asyncio.Task[None]] = set()
         self._lock: SchedulerLock | None = None
         self._store: SqliteStore | None = None
         self._providers: dict[str, Provider] = {}
         self._reconciler: Reconciler | None = None
-        self._schedule: Schedule | None = None  # for finding the next transition
         self._transition_job: str | None = None
         self._first_retry = self._retry_delay = first_retry
         self._seen_overrides: tuple[tuple[str, str, datetime], ...] | None = None
@@ -147,7 +152,6 @@ class Scheduler:
             await self.close()
             raise
         providers, errors = self._build(config)
-        self._schedule = Schedule(config)
         self._reconciler = Reconciler(
             config,
             providers,
@@ -158,6 +162,7 @@ class Scheduler:
             dry_run=self.dry_run,
         )
         try:
+            self._reconciler.load_memory()
             if not self.dry_run:
                 await self._reconciler.recover()
             return await self.converge_now(trigger="start")
@@ -179,10 +184,10 @@ class Scheduler:
         )
         resync = self._reconciler.config.settings.resync
         self._aps.add_job(
-            self._wake, IntervalTrigger(seconds=self._real(resync)), ("resync",), id=RESYNC_JOB
+            self.wake, IntervalTrigger(seconds=self._real(resync)), ("resync",), id=RESYNC_JOB
         )
         self._aps.add_job(
-            self._wake,
+            self.wake,
             IntervalTrigger(seconds=OVERRIDE_POLL.total_seconds()),
             ("override",),
             id=OVERRIDES_JOB,
@@ -200,8 +205,9 @@ class Scheduler:
         self._closed = True
         if self._aps is not None and self._aps.running:
             self._aps.shutdown(wait=False)
-        async with self._pass_lock:
-            await self.close()
+        await self._lanes.drain()
+        await asyncio.gather(*self._wakes, return_exceptions=True)
+        await self.close()
         self._publish_state(SchedulerStatus.STOPPED)
 
     async def close(self) -> None:
@@ -224,49 +230,60 @@ class Scheduler:
         self._publish_state(SchedulerStatus.PAUSED)
 
     def resume(self) -> None:
-        """Act again; converge at once to the desired state now (nothing is replayed)."""
+        """Act again at once: transitions missed while paused are made, drift is treated as
+        drift (a hand change under a rule that does not enforce stays; nothing is replayed)."""
         self.paused = False
-        if self._reconciler is not None:
-            self._reconciler.forget()
         if self._aps is not None and self._aps.running:
             self._aps.resume()
-            self._aps.add_job(self._wake, args=("resume",), id="resume", replace_existing=True)
+            self._aps.add_job(self.wake, args=("resume",), id="resume", replace_existing=True)
         self._publish_state(SchedulerStatus.RUNNING)
 
     # -- passes ---------------------------------------------------------------------------
 
     async def converge_now(self, now: datetime | None = None, trigger: str = "manual") -> Report:
-        """One converge pass at `now` (default: the clock). After a gap longer than twice
-        the resync interval (sleep, downtime) everything is converged, not only changes."""
-        async with self._pass_lock:
-            if self._reconciler is None or self._closed:
-                raise RuntimeError("the scheduler is not open")
-            now = now or self.clock.now()
-            gap = 2 * self._reconciler.config.settings.resync
-            if self._last_pass is not None and now - self._last_pass > gap:
-                self._reconciler.forget()
-            full = trigger not in ("transition", "retry", "override")
-            report = await self._reconciler.converge(now, full=full)
-            self._last_pass = now
-            self._seen_overrides = self._overrides_now(now)
-            self.last_report = report
-            self.bus.publish(
-                PassCompleted(
-                    trigger,
-                    now,
-                    changed=report.count(Action.CHANGED),
-                    failed=sum(1 for o in report.outcomes if o.failed),
-                    drifted=report.count(Action.DRIFT),
-                )
+        """One converge pass at `now` (default: the clock), every lane at once; returns when
+        all lanes have done it. The next wake-up is planned first, not after the work."""
+        if self._reconciler is None or self._closed:
+            raise RuntimeError("the scheduler is not open")
+        now = now or self.clock.now()
+        full = trigger not in ("transition", "retry", "override")
+        self._plan_wakeup(now)
+        units = self._reconciler.units()
+        report = merge_reports(
+            now, await asyncio.gather(*(self._lanes.request(u, now, full) for u in units))
+        )
+        self._last_pass = now if self._last_pass is None else max(self._last_pass, now)
+        self._seen_overrides = self._overrides_now(now)
+        self.last_report = report
+        self.bus.publish(
+            PassCompleted(
+                trigger,
+                now,
+                changed=report.count(Action.CHANGED),
+                failed=sum(1 for o in report.outcomes if o.failed),
+                drifted=report.count(Action.DRIFT),
             )
-            self._plan_wakeup(now)
-            self._plan_retry(report)
-            return report
+        )
+        self._plan_retry(report)
+        return report
 
-    async def _wake(self, trigger: str, at: datetime | None = None) -> None:
-        """An APScheduler job: one pass, errors published, never raised into APScheduler."""
+    async def _run_unit(self, unit: str, now: datetime, full: bool) -> Report:
+        assert self._reconciler is not None
+        return await self._reconciler.converge_unit(unit, now, full=full)
+
+    async def wake(self, trigger: str, at: datetime | None = None) -> asyncio.Task[None] | None:
+        """What APScheduler runs: hand the pass to the lanes and return at once (with the
+        task that runs it, None when paused), so APScheduler never finds a job still
+        running ("maximum number of running instances")."""
         if self._closed or self.paused:
-            return
+            return None
+        task = asyncio.create_task(self._wake_pass(trigger, at))
+        self._wakes.add(task)
+        task.add_done_callback(self._wakes.discard)
+        return task
+
+    async def _wake_pass(self, trigger: str, at: datetime | None) -> None:
+        """One pass for a wake-up; errors published, never raised."""
         try:
             if trigger in ("resync", "resume") and self._config_changed():
                 await self.reload()  # converges itself
@@ -277,6 +294,9 @@ class Scheduler:
             await self.converge_now(max(now, at) if at is not None else now, trigger)
         except (StoreError, ProviderError) as exc:
             self.bus.publish(EngineFailed(f"{trigger} pass failed: {exc}", self.clock.now()))
+        except RuntimeError:
+            if not self._closed:  # closed while waking: nothing to do
+                raise
         except Exception as exc:  # a bug: say so, keep the scheduler alive for the next wake
             log.exception("%s pass failed", trigger)
             message = f"{trigger} pass failed: unexpected {type(exc).__name__}: {exc}"
@@ -294,10 +314,10 @@ class Scheduler:
 
     def _plan_wakeup(self, now: datetime | None = None) -> None:
         """(Re)schedule the date job at the next transition after `now`."""
-        if self._schedule is None or self._store is None:
+        if self._reconciler is None or self._closed:
             return
         now = now or self.clock.now()
-        self.next_transition = self._find_next_transition(now)
+        self.next_transition = self._reconciler.next_transition(now)
         if self._aps is None or not self._aps.running:
             return
         # A job id per instant: a transition pass that schedules the next one while it still
@@ -310,7 +330,7 @@ class Scheduler:
         self._transition_job = job_id
         if job_id is not None and self._aps.get_job(job_id) is None:
             self._aps.add_job(
-                self._wake,
+                self.wake,
                 DateTrigger(run_date=self.clock.wall(self.next_transition)),
                 ("transition", self.next_transition),
                 id=job_id,
@@ -329,27 +349,12 @@ class Scheduler:
             return
         self._retry_delay = min(2 * delay, resync)
         self._aps.add_job(
-            self._wake,
+            self.wake,
             DateTrigger(run_date=self.clock.wall(self.clock.now() + delay)),
             ("retry",),
             id=RETRY_JOB,
             replace_existing=True,
         )
-
-    def _find_next_transition(self, now: datetime) -> datetime | None:
-        """The first transition after `now`: near horizons first, as a rule that switches
-        every few seconds makes a long search slow."""
-        assert self._schedule is not None
-        assert self._store is not None
-        priors = self._store.all_prior_states()
-        overrides = overrides_from(self._store, now)
-        begin = now + timedelta(microseconds=1)
-        for horizon in NEAR_HORIZONS:
-            found = self._schedule.transitions(begin, now + horizon, priors, overrides)
-            if found:
-                return found[0].at
-        later = self._schedule.next_transition(now, priors, overrides)
-        return later.at if later else None
 
     # -- configuration ----------------------------------------------------------------------
 
@@ -386,14 +391,13 @@ class Scheduler:
             message = f"config not reloaded, keeping the old rules: {first}{more}"
             self.bus.publish(ConfigReloaded(False, message, now))
             return False
-        async with self._pass_lock:
-            if self._reconciler is None or self._closed:
-                return False
-            old = self._providers
-            providers, errors = self._build(config)
-            self._reconciler.update(config, providers, errors)
-            self._schedule = Schedule(config)
-            await asyncio.gather(*(p.aclose() for p in old.values()), return_exceptions=True)
+        await self._lanes.drain()  # no lane runs on the old rules while they are swapped
+        if self._reconciler is None or self._closed:
+            return False
+        old = self._providers
+        providers, errors = self._build(config)
+        self._reconciler.update(config, providers, errors)
+        await asyncio.gather(*(p.aclose() for p in old.values()), return_exceptions=True)
         self.bus.publish(ConfigReloaded(True, f"config reloaded: {len(config.rules)} rules", now))
         if self.paused:  # act on the new rules when resumed
             self._plan_wakeup()

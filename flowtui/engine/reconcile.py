@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flowtui.config import AbSwitchRule, AccountWildcard, Bitrix24Account, Config, MaintenanceRule
@@ -43,16 +44,25 @@ from flowtui.providers.base import (
     Outcome,
     Provider,
     ProviderError,
+    SendGate,
+    Superseded,
     Transient,
+    send_gate,
 )
 from flowtui.providers.bulk import converge_many
 from flowtui.providers.redaction import LOGGER_NAME
-from flowtui.rules import DesiredState, Override, Schedule, Timeline, timeline_for
+from flowtui.rules import DesiredState, FlowKey, Override, Schedule, Timeline, timeline_for
 from flowtui.store import SKIP, AuditRecord, Store
 
 log = logging.getLogger(LOGGER_NAME)
 
 RECOVERY_REASON = "recovery after restart"
+ACCOUNT = "account:"  # unit names: one lane per account …
+SWITCH = "switch:"  # … and one per A/B switch
+TICK = timedelta(microseconds=1)
+NEAR_HORIZONS = (timedelta(minutes=1), timedelta(hours=1))
+MIN_HORIZON = timedelta(minutes=1)  # how far ahead an answer knows each flow's next change
+DEFAULT_GUARD = timedelta(seconds=10)
 Reading = Flow | ProviderError
 
 
@@ -62,6 +72,7 @@ class Action(StrEnum):
     FAILED = "failed"
     DRIFT = "drift"  # differs from desired; reported, not corrected (rule does not enforce)
     WOULD_CHANGE = "would_change"  # dry run
+    SUPERSEDED = "superseded"  # not sent: a boundary passed since it was planned
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,18 @@ class Report:
     @property
     def failed(self) -> bool:
         return bool(self.account_errors) or any(o.failed for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The rules' answer at `at`: each governed flow's desired state, the prior states it
+    used, and the first transition of each flow that has one before `horizon`."""
+
+    at: datetime
+    governed: dict[FlowRef, DesiredState]
+    priors: dict[str, dict[FlowRef, State]]
+    changes: dict[FlowKey, datetime]
+    horizon: datetime
 
 
 @dataclass(frozen=True)
@@ -142,13 +165,15 @@ class Reconciler:
         self.bus = bus
         self.clock = clock
         self.dry_run = dry_run
-        self._seen: dict[FlowRef, DesiredState] = {}  # desired state at the last pass
+        self._seen: dict[FlowRef, str] = {}  # desired state at the last pass (_memory_key)
+        self._stored: dict[FlowRef, str] = {}  # the same, as the store holds it
         self._pending: dict[FlowRef, DesiredState] = {}  # transient failures, to retry
         self._left: dict[FlowRef, DesiredState] = {}  # permanent failures, left until changed
         self._drift: dict[FlowRef, tuple[State, State]] = {}
         self._reported: dict[str, str] = {}  # account or flow → last error published
         self._known: dict[str, list[str]] = {}  # the last listing of each `account:*` account
         self._compiled: tuple[Config, dict[str, tuple[str, ...]], Schedule] | None = None
+        self._answer: tuple[object, Answer] | None = None
         self.update(config, providers, provider_errors or {})
 
     def update(
@@ -183,13 +208,6 @@ class Reconciler:
             and not isinstance(config.accounts[key.account], Bitrix24Account)
         )
         self._known = {a: ids for a, ids in self._known.items() if a in self._listed}
-
-    def forget(self) -> None:
-        """Drop the memory of desired states: the next pass converges every governed flow."""
-        self._seen.clear()
-        self._pending.clear()
-        self._left.clear()
-        self._drift.clear()
 
     # -- reading ------------------------------------------------------------------------
 
@@ -278,75 +296,7 @@ class Reconciler:
             )
         return closed
 
-    # -- one pass -------------------------------------------------------------------------
-
-    async def converge(self, now: datetime, *, full: bool = True) -> Report:
-        """Bring governed flows to their desired states at `now` (see the module doc).
-
-        `full` (start, resync, reload): read every governed flow, so drift is found. Not
-        full (a transition came due): read and change only the flows whose desired state
-        differs from the one last applied (with the whole group of an A/B switch), reusing
-        the last listing of `account:*` accounts — the fast path from boundary to change."""
-        report = Report(now)
-        recorded = self.store.all_prior_states()
-        priors = {name: recorded.get(name, {}) for name in self._restoring}
-        governed, readings = await self._observe(now, priors, report, full)
-        if not self.dry_run:
-            self._save_priors(now, governed, readings, priors)
-        changes = self._plan(now, governed, readings, report)
-        if self.dry_run:
-            for change in changes.values():
-                self.bus.publish(
-                    PlannedChange(
-                        change.flow, change.before, change.target, change.rule, change.reason, now
-                    )
-                )
-                report.outcomes.append(_outcome(change, Action.WOULD_CHANGE, change.before))
-            return report
-        self._announce(now, changes)
-        for outcome in await self._execute(changes, governed, readings):
-            self._remember(outcome, changes[outcome.flow].want)
-            report.outcomes.append(outcome)
-        self._clear_restored(now, report.outcomes, priors)
-        return report
-
-    async def _observe(
-        self,
-        now: datetime,
-        priors: Mapping[str, Mapping[FlowRef, State]],
-        report: Report,
-        full: bool,
-    ) -> tuple[dict[FlowRef, DesiredState], dict[FlowRef, Reading]]:
-        """The governed flows with their desired states (sorted, so that logs and audit rows
-        come in a stable order) and their actual states: accounts named with `account:*`
-        are listed (one batched read that also tells which flows they have), the others
-        read flow by flow."""
-        to_list = [a for a in self._listed if full or a not in self._known]
-        listings = await asyncio.gather(*(self._list(account) for account in to_list))
-        readings: dict[FlowRef, Reading] = {}
-        for account, listing in zip(to_list, listings, strict=True):
-            if isinstance(listing, ProviderError):
-                report.account_errors[account] = str(listing)
-                self._known.pop(account, None)
-                continue
-            self._known[account] = [flow.ref.flow_id for flow in listing]
-            readings.update((flow.ref, flow) for flow in listing)
-        for account, error in self.provider_errors.items():
-            if account in self._used:  # an account no rule governs cannot fail a pass
-                report.account_errors.setdefault(account, str(error))
-        self._publish_account_errors(report.account_errors, now, full)
-
-        overrides = overrides_from(self.store, now)
-        desired = self._schedule().desired(now, priors, overrides)
-        refs = sorted((key for key in desired if isinstance(key, FlowRef)), key=tuple)
-        governed = {ref: desired[ref] for ref in refs if desired[ref].state in SETTABLE}
-        if not full:
-            governed = self._due(governed)
-        for ref in governed:
-            if ref not in readings and ref.account in to_list:
-                readings[ref] = NotFound(f"{ref} is not among the account's flows")
-        readings.update(await self.read(ref for ref in governed if ref not in readings))
-        return governed, {ref: readings[ref] for ref in governed}
+    # -- the rules' answer ------------------------------------------------------------------
 
     def _schedule(self) -> Schedule:
         """The compiled rules, rebuilt only when the configuration or an account's flow
@@ -359,7 +309,178 @@ class Reconciler:
             or self._compiled[1] != known
         ):
             self._compiled = (self.config, known, Schedule(self.config, known))
+            self._answer = None
         return self._compiled[2]
+
+    def answer(self, now: datetime) -> Answer:
+        """The rules' answer at `now`, computed once for every unit that asks at `now`."""
+        priors = self._priors()
+        overrides = overrides_from(self.store, now)
+        schedule = self._schedule()
+        key = (now, tuple(overrides), _frozen(priors))
+        if self._answer is not None and self._answer[0] == key:
+            return self._answer[1]
+        desired = schedule.desired(now, priors, overrides)
+        refs = sorted((k for k in desired if isinstance(k, FlowRef)), key=tuple)
+        governed = {ref: desired[ref] for ref in refs if desired[ref].state in SETTABLE}
+        horizon = now + self._horizon()
+        changes: dict[FlowKey, datetime] = {}
+        for transition in schedule.transitions(now + TICK, horizon, priors, overrides):
+            changes.setdefault(transition.flow, transition.at)
+        answer = Answer(now, governed, priors, changes, horizon)
+        self._answer = (key, answer)
+        return answer
+
+    def next_transition(self, now: datetime) -> datetime | None:
+        """The first transition after `now`: near horizons first, as a rule that switches
+        every few seconds makes a long search slow."""
+        schedule = self._schedule()
+        priors = self._priors()
+        overrides = overrides_from(self.store, now)
+        for horizon in NEAR_HORIZONS:
+            found = schedule.transitions(now + TICK, now + horizon, priors, overrides)
+            if found:
+                return found[0].at
+        later = schedule.next_transition(now, priors, overrides)
+        return later.at if later else None
+
+    def _priors(self) -> dict[str, dict[FlowRef, State]]:
+        recorded = self.store.all_prior_states()
+        return {name: recorded.get(name, {}) for name in self._restoring}
+
+    def _guard(self, account: str) -> timedelta:
+        """How long after sending a change may still land: the account's timeout, on the
+        engine's clock."""
+        config = self.config.accounts.get(account)
+        timeout = config.timeout if config is not None else DEFAULT_GUARD
+        now = self.clock.now()
+        real = (self.clock.wall(now + timeout) - self.clock.wall(now)) / timeout
+        return timeout / real if real > 0 else timeout
+
+    def _horizon(self) -> timedelta:
+        guards = [self._guard(account) for account in self.config.accounts]
+        return max(MIN_HORIZON, 3 * max(guards, default=DEFAULT_GUARD))
+
+    def _gate(self, answer: Answer) -> SendGate:
+        """Whether a change planned from `answer` may be sent now: only while no transition
+        of its flow can come before it lands (SPEC §3: never sent stale)."""
+
+        def still_wanted(ref: FlowRef, state: State) -> bool:
+            lands_by = self.clock.now() + self._guard(ref.account)
+            if lands_by >= answer.horizon:
+                return False
+            change = answer.changes.get(ref) or answer.changes.get(AccountWildcard(ref.account))
+            return change is None or lands_by < change
+
+        return still_wanted
+
+    # -- units --------------------------------------------------------------------------
+
+    def units(self) -> list[str]:
+        """The independent lanes of work: one per account, one per A/B switch."""
+        accounts = [f"{ACCOUNT}{name}" for name in sorted(self._used)]
+        return accounts + [f"{SWITCH}{name}" for name in sorted(self._switches)]
+
+    async def converge(self, now: datetime, *, full: bool = True) -> Report:
+        """Every unit at `now`, concurrently (`flowtui daemon --once`, tests)."""
+        units = self.units()
+        reports = await asyncio.gather(*(self.converge_unit(u, now, full=full) for u in units))
+        return merge_reports(now, reports)
+
+    async def converge_unit(self, unit: str, now: datetime, *, full: bool = True) -> Report:
+        """Bring one unit's governed flows to their desired states at `now` (module doc).
+
+        `full` (start, resync, reload): read every governed flow, so drift is found. Not
+        full (a transition came due): read and change only the flows whose desired state
+        differs from the one last applied (with the whole group of an A/B switch), reusing
+        the last listing of `account:*` accounts — the fast path from boundary to change."""
+        report = Report(now)
+        account = unit.removeprefix(ACCOUNT) if unit.startswith(ACCOUNT) else None
+        readings: dict[FlowRef, Reading] = {}
+        listing = None
+        if account is not None:
+            listing = await self._observe_account(account, now, report, full)
+            readings.update(listing or {})
+        answer = self.answer(now)
+        governed = {
+            ref: want
+            for ref, want in answer.governed.items()
+            if (
+                ref.account == account and want.rule not in self._switches
+                if account is not None
+                else want.rule == unit.removeprefix(SWITCH)
+            )
+        }
+        if not full:
+            governed = self._due(governed)
+        for ref in governed:
+            if ref not in readings and listing is not None:
+                readings[ref] = NotFound(f"{ref} is not among the account's flows")
+        readings.update(await self.read(ref for ref in governed if ref not in readings))
+        readings = {ref: readings[ref] for ref in governed}
+        if not self.dry_run:
+            self._save_priors(now, governed, readings, answer.priors)
+        changes = self._plan(now, governed, readings, report)
+        if self.dry_run:
+            for change in changes.values():
+                self.bus.publish(
+                    PlannedChange(
+                        change.flow, change.before, change.target, change.rule, change.reason, now
+                    )
+                )
+                report.outcomes.append(_outcome(change, Action.WOULD_CHANGE, change.before))
+            return report
+        self._announce(now, changes)
+        with _gated(self._gate(answer)):
+            outcomes = await self._execute(changes, governed, readings)
+        for outcome in outcomes:
+            self._remember(outcome, changes[outcome.flow].want)
+            report.outcomes.append(outcome)
+        self._clear_restored(now, report.outcomes, answer.priors)
+        self._persist_memory(governed, report.outcomes)
+        return report
+
+    async def _observe_account(
+        self, account: str, now: datetime, report: Report, full: bool
+    ) -> dict[FlowRef, Reading] | None:
+        """List an `account:*` account when due (one batched read that also tells which
+        flows it has; None when not listed now), and report the account's error if any."""
+        readings: dict[FlowRef, Reading] | None = None
+        error = self.provider_errors.get(account)
+        if error is not None:
+            report.account_errors[account] = str(error)
+        elif account in self._listed and (full or account not in self._known):
+            listing = await self._list(account)
+            if isinstance(listing, ProviderError):
+                report.account_errors[account] = str(listing)
+                self._known.pop(account, None)
+            else:
+                self._known[account] = [flow.ref.flow_id for flow in listing]
+                readings = {flow.ref: flow for flow in listing}
+        self._publish_account_error(account, report.account_errors.get(account), now, full)
+        return readings
+
+    def load_memory(self) -> None:
+        """Take the desired states the last run applied from the store: on start, a flow
+        whose desired state changed since is a missed transition, one that did not but is
+        off its state is drift (SPEC §3)."""
+        self._stored = self.store.desired_memory()
+        self._seen = dict(self._stored)
+
+    def _persist_memory(
+        self, governed: Mapping[FlowRef, DesiredState], outcomes: Iterable[FlowOutcome]
+    ) -> None:
+        """Record the desired states now applied or confirmed (not failed ones: after a
+        restart those are still transitions to make)."""
+        done = {
+            o.flow: _memory_key(governed[o.flow])
+            for o in outcomes
+            if o.action in (Action.CHANGED, Action.ALREADY, Action.DRIFT) and o.flow in governed
+        }
+        fresh = {ref: key for ref, key in done.items() if self._stored.get(ref) != key}
+        if fresh:
+            self.store.remember_desired(fresh, at=self.clock.now())
+            self._stored.update(fresh)
 
     def _due(self, governed: Mapping[FlowRef, DesiredState]) -> dict[FlowRef, DesiredState]:
         """The flows whose desired state changed since the last pass or whose last change
@@ -368,7 +489,7 @@ class Reconciler:
         due = {
             ref
             for ref, want in governed.items()
-            if self._seen.get(ref) != want or self._pending.get(ref) == want
+            if self._seen.get(ref) != _memory_key(want) or self._pending.get(ref) == want
         }
         switches = {governed[ref].rule for ref in due} & set(self._switches)
         return {ref: want for ref, want in governed.items() if ref in due or want.rule in switches}
@@ -460,9 +581,9 @@ class Reconciler:
                 report.outcomes.append(_failure(ref, want, None, reading))
                 self._publish_flow_error(ref, want, None, reading, now)
                 continue
-            transition = self._seen.get(ref) != want
+            transition = self._seen.get(ref) != _memory_key(want)
             if not self.dry_run:
-                self._seen[ref] = want
+                self._seen[ref] = _memory_key(want)
             if reading.state == target:
                 report.outcomes.append(
                     FlowOutcome(ref, target, want.rule, want.reason, Action.ALREADY, target, target)
@@ -583,26 +704,27 @@ class Reconciler:
         for result in results:
             change = changes[result.ref]
             done = self.clock.now()
-            error = None if result.error is None else str(result.error)
+            outcome = outcomes[result.ref] = _from_result(change, result)
+            superseded = outcome.action is Action.SUPERSEDED
+            state = change.before if superseded else result.state
             self.store.record_outcome(
                 intents[result.ref],
-                new_status=str(result.state),
-                result=result.outcome.value,
+                new_status=str(state),
+                result=str(Action.SUPERSEDED) if superseded else result.outcome.value,
                 at=done,
-                error=error,
+                error=outcome.error,
             )
             self.bus.publish(
                 FlowChanged(
                     result.ref,
                     change.before,
-                    result.state,
+                    state,
                     change.changed_by,
                     change.reason,
                     done,
-                    error,
+                    outcome.error,
                 )
             )
-            outcomes[result.ref] = _from_result(change, result)
         return outcomes
 
     async def _switch(
@@ -624,10 +746,10 @@ class Reconciler:
         breaking = rule.order == "break-before-make"
         first, second = (off, on) if breaking else (on, off)
         done = await self._apply(first)
-        failed = [o for o in done.values() if o.failed]
+        failed = [o for o in done.values() if o.failed or o.action is Action.SUPERSEDED]
         if not failed:
             done.update(await self._apply(second))
-            failed = [o for o in done.values() if o.failed]
+            failed = [o for o in done.values() if o.failed or o.action is Action.SUPERSEDED]
             if not failed or not breaking:
                 # make-before-break with the old group still on: never neither, nothing to undo
                 return done
@@ -644,7 +766,8 @@ class Reconciler:
             for ref, change in changes.items()
             if ref in done and done[ref].action is Action.CHANGED
         }
-        undone = await self._apply(undo)
+        with _gated(None):  # putting the old group back is never stale: never neither
+            undone = await self._apply(undo)
         for ref in changes:
             if ref not in done:
                 done[ref] = _failure(
@@ -682,15 +805,17 @@ class Reconciler:
 
     # -- reporting ------------------------------------------------------------------------
 
-    def _publish_account_errors(self, errors: Mapping[str, str], now: datetime, full: bool) -> None:
-        """Publish an account's error when it is new; a full pass forgets the healed ones."""
-        for account in [key for key in self._reported if key.startswith("account:")]:
-            if full and account.removeprefix("account:") not in errors:
-                del self._reported[account]
-        for account, error in errors.items():
-            if self._reported.get(f"account:{account}") != error:
-                self._reported[f"account:{account}"] = error
-                self.bus.publish(AccountFailed(account, error, now))
+    def _publish_account_error(
+        self, account: str, error: str | None, now: datetime, full: bool
+    ) -> None:
+        """Publish an account's error when it is new; a full pass forgets a healed one."""
+        key = f"account:{account}"
+        if error is None:
+            if full:
+                self._reported.pop(key, None)
+        elif self._reported.get(key) != error:
+            self._reported[key] = error
+            self.bus.publish(AccountFailed(account, error, now))
 
     def _publish_flow_error(
         self,
@@ -716,6 +841,8 @@ def _outcome(change: _Change, action: Action, after: State | None) -> FlowOutcom
 
 
 def _from_result(change: _Change, result: ChangeResult) -> FlowOutcome:
+    if isinstance(result.error, Superseded):
+        return replace(_outcome(change, Action.SUPERSEDED, change.before), error=str(result.error))
     if result.outcome is Outcome.FAILED:
         assert result.error is not None
         return replace(
@@ -741,3 +868,30 @@ def _failure(
         str(error),
         error.permanent,
     )
+
+
+def _memory_key(want: DesiredState) -> str:
+    """A desired state as the store remembers it: equal keys, same desired state."""
+    return f"{want.state}|{want.rule}|{int(want.enforced)}|{want.reason}"
+
+
+def _frozen(priors: Mapping[str, Mapping[FlowRef, State]]) -> object:
+    return tuple(sorted((rule, tuple(sorted(states.items()))) for rule, states in priors.items()))
+
+
+@contextmanager
+def _gated(gate: SendGate | None) -> Iterator[None]:
+    token = send_gate.set(gate)
+    try:
+        yield
+    finally:
+        send_gate.reset(token)
+
+
+def merge_reports(at: datetime, reports: Iterable[Report]) -> Report:
+    """One report from the reports of several units."""
+    merged = Report(at)
+    for report in reports:
+        merged.outcomes.extend(report.outcomes)
+        merged.account_errors.update(report.account_errors)
+    return merged

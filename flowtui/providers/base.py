@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -78,6 +79,28 @@ class Transient(ProviderError):
 
 class OutcomeUnknown(Transient):
     """A non-idempotent call was sent but its answer was lost: re-read state before acting."""
+
+
+class Superseded(ProviderError):
+    """Not sent: at the instant of sending, the state asked for was no longer wanted (a
+    rule's boundary passed since the change was planned). Planned again, never retried."""
+
+    permanent = False
+
+
+SendGate = Callable[[FlowRef, State], bool]
+
+# The engine's check that a change is still wanted at the instant it is sent (SPEC §3). It
+# is set around a converge by the caller that plans from rules, and read by each adapter
+# right before the request that writes a state; manual changes run without one.
+send_gate: ContextVar[SendGate | None] = ContextVar("send_gate", default=None)
+
+
+def still_wanted(ref: FlowRef, state: State) -> None:
+    """Raise Superseded unless the current send gate (if any) still wants `state`."""
+    gate = send_gate.get()
+    if gate is not None and not gate(ref, state):
+        raise Superseded(f"not sent: {state} is no longer wanted (a boundary passed)")
 
 
 class Outcome(StrEnum):
@@ -292,6 +315,7 @@ class BaseProvider:
         before = await self.get_flow(flow_id)
         if before.state == desired:
             return ChangeResult.verified(before.ref, desired, before.state, before.state)
+        still_wanted(before.ref, desired)
         after = await self._apply(before, desired)
         return ChangeResult.verified(before.ref, desired, before.state, after.state)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from flowtui.model import State
+from flowtui.model import FlowRef, State
 from flowtui.providers.base import (
     SETTABLE,
     AuthError,
@@ -33,8 +33,10 @@ from flowtui.providers.base import (
     PlatformError,
     ProviderError,
     RateLimited,
+    Superseded,
     parse_time,
     state_from_flag,
+    still_wanted,
 )
 from flowtui.providers.redaction import LOGGER_NAME, redact
 from flowtui.providers.tokens import RotatingCredentials, TokenPair, TokenStore
@@ -317,6 +319,8 @@ class Bitrix24Provider(BaseProvider):
                     unknown[flow_id],
                 )
                 if verdict is None:
+                    verdict = _superseded(self.ref(flow_id), desired[flow_id], current[flow_id])
+                if verdict is None:
                     to_toggle.append(flow_id)
                 else:
                     results[flow_id] = verdict
@@ -363,6 +367,15 @@ class Bitrix24Provider(BaseProvider):
             )
             return ChangeResult.failed(ref, desired, error, now.state)
         return None
+
+
+def _superseded(ref: FlowRef, desired: State, now: Flow | ProviderError) -> ChangeResult | None:
+    """A failed result when the engine no longer wants `desired` (the toggle is not sent)."""
+    try:
+        still_wanted(ref, desired)
+    except Superseded as exc:
+        return ChangeResult.failed(ref, desired, exc, _state_of(now))
+    return None
 
 
 def _int_id(flow_id: str) -> int | str:

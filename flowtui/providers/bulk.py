@@ -18,6 +18,7 @@ from flowtui.providers.base import (
     PlatformError,
     Provider,
     ProviderError,
+    Superseded,
     Transient,
 )
 from flowtui.providers.redaction import LOGGER_NAME
@@ -97,7 +98,7 @@ async def _passes(
         todo = {
             r.ref.flow_id: r.desired
             for r in results
-            if r.error is not None and not r.error.permanent
+            if r.error is not None and not r.error.permanent and not isinstance(r.error, Superseded)
         }
         if not todo:
             break

@@ -12,6 +12,7 @@ from flowtui.providers.base import (
     ChangeResult,
     Flow,
     NotPublished,
+    still_wanted,
     walk_cursor,
 )
 from flowtui.providers.redaction import register_secret
@@ -85,6 +86,7 @@ class DigaProvider(BaseProvider):
         before = await self.get_flow(flow_id)
         if before.state == desired:
             return ChangeResult.verified(before.ref, desired, before.state, before.state)
+        still_wanted(before.ref, desired)
         url = f"/v1/workflow/{flow_id}/status"
         after = self._flow(await self._call("PATCH", url, json={"status": STATUS[desired]}))
         if desired is State.ENABLED and after.state == before.state:

@@ -23,6 +23,7 @@ from flowtui.providers.base import (
     OutcomeUnknown,
     PlatformError,
     state_from_flag,
+    still_wanted,
 )
 from flowtui.providers.redaction import LOGGER_NAME
 from flowtui.providers.tokens import RotatingCredentials, TokenPair, TokenStore
@@ -173,6 +174,7 @@ class GassapiProvider(BaseProvider):
                 raise PlatformError(f"is_active unreadable: {current.raw.get('is_active')!r}")
             if confirmed >= TOGGLE_ROUNDS or unknown >= UNKNOWN_ROUNDS:
                 break
+            still_wanted(first.ref, desired)
             try:
                 data = await self._call("PUT", "flow_toggle_active", flow_id, idempotent=False)
                 current = self._flow(data)

@@ -17,6 +17,7 @@ from flowtui.providers.base import (
     Conflict,
     Flow,
     PlatformError,
+    still_wanted,
     walk_cursor,
 )
 from flowtui.providers.redaction import register_secret
@@ -102,6 +103,7 @@ class RunflowProvider(BaseProvider):
                 break
             if current.state is State.UNKNOWN:
                 raise self._unmapped(current)
+            still_wanted(first.ref, desired)
             body = {
                 "status_code": self._values[desired],
                 "updated_at": current.raw.get("updated_at"),

@@ -56,28 +56,47 @@ async def test_an_account_that_cannot_be_built_blocks_no_other(
     assert [e.account for e in failed] == ["ops"]
 
 
-async def test_after_a_gap_everything_is_converged_again(
+async def test_after_a_gap_or_a_restart_missed_transitions_are_made_and_drift_stays(
     emu: Any, flows: Flows, write_config: Any, open_engine: OpenEngine
 ) -> None:
-    target = flows.pick("diga", 1, status="ENABLED", published=True)[0]
-    rule = window("db", [f"support:{target}"], start=timedelta(0), end=timedelta(days=1))
-    write_config(rule, resync="1m")
+    """SPEC §3: after downtime only desired states that changed are converged; a hand
+    change under a rule that does not enforce survives until the rule's next transition."""
+    held, late = flows.pick("diga", 2, status="ENABLED", published=True)
+    write_config(
+        window("db", [f"support:{held}"], start=timedelta(0), end=timedelta(days=1))
+        + window("late", [f"support:{late}"], start=timedelta(minutes=5), end=timedelta(days=1)),
+        resync="1m",
+    )
     engine = await open_engine(T0)
-    emu.set_flow("diga", target, active=True)
+    assert not flows.diga_on(held)
+    emu.set_flow("diga", held, active=True)  # by hand
     within = await converge_at(engine, T0 + timedelta(minutes=1))
     assert [o.action for o in within.outcomes] == [Action.DRIFT]  # not enforced: reported
     after_sleep = await converge_at(engine, T0 + timedelta(minutes=10))
-    assert [o.action for o in after_sleep.outcomes] == [Action.CHANGED]
-    assert not flows.diga_on(target)
+    actions = {o.flow.flow_id: o.action for o in after_sleep.outcomes}
+    assert actions == {held: Action.DRIFT, late: Action.CHANGED}  # `late` opened in the gap
+    assert flows.diga_on(held)
+    assert not flows.diga_on(late)
+    await engine.close()
+
+    restarted = await open_engine(T0 + timedelta(hours=1))
+    assert {o.flow.flow_id: o.action for o in restarted.last_report.outcomes} == {
+        held: Action.DRIFT,
+        late: Action.ALREADY,
+    }
+    assert flows.diga_on(held)  # the hand change survives the restart, as promised
 
 
-async def test_pause_stops_acting_and_resume_converges_at_once(
+async def test_pause_stops_acting_and_resume_makes_missed_transitions_only(
     emu: Any, flows: Flows, write_config: Any, config_path: Path, state_dir: Path
 ) -> None:
-    target = flows.pick("diga", 1, status="ENABLED", published=True)[0]
+    held, late = flows.pick("diga", 2, status="ENABLED", published=True)
     now = datetime.now(UTC)  # APScheduler runs on real time: keep its transitions ahead
-    day = timedelta(days=1)
-    write_config(window("db", [f"support:{target}"], start=-day, end=day, origin=now))
+    day, hour = timedelta(days=1), timedelta(hours=1)
+    write_config(
+        window("db", [f"support:{held}"], start=-day, end=day, origin=now)
+        + window("late", [f"support:{late}"], start=hour, end=day, origin=now)
+    )
     bus = EventBus()
     events = bus.subscribe()
     clock = ManualClock(now)
@@ -85,16 +104,19 @@ async def test_pause_stops_acting_and_resume_converges_at_once(
     await engine.start()
     try:
         assert engine.status == "running"
-        assert not flows.diga_on(target)
+        assert not flows.diga_on(held)
         engine.pause()
         assert engine.status == "paused"
-        emu.set_flow("diga", target, active=True)
-        await engine._wake("resync")  # what APScheduler would call: nothing while paused
-        assert flows.diga_on(target)
+        emu.set_flow("diga", held, active=True)  # a hand change while paused
+        assert await engine.wake("resync") is None  # what APScheduler calls: nothing if paused
+        assert flows.diga_on(held)
+        clock.advance(2 * hour)  # `late` opened while paused
         _drain(events)
         engine.resume()
-        assert (await _next_pass(events)).trigger == "resume"
-        assert not flows.diga_on(target)
+        while (await _next_pass(events)).trigger != "resume":
+            pass
+        assert not flows.diga_on(late)  # the missed transition is made at once
+        assert flows.diga_on(held)  # the hand change stays (the rule does not enforce)
     finally:
         await engine.stop()
     assert engine.status == "stopped"
@@ -121,6 +143,12 @@ def _drain(queue: asyncio.Queue[Any]) -> list[Any]:
     return found
 
 
+async def _woken(engine: Scheduler, trigger: str) -> None:
+    task = await engine.wake(trigger)
+    assert task is not None
+    await task
+
+
 async def _next_pass(queue: asyncio.Queue[Any]) -> PassCompleted:
     async with asyncio.timeout(10):
         while not isinstance(event := await queue.get(), PassCompleted):
@@ -137,7 +165,7 @@ async def test_a_changed_file_is_reloaded_at_the_next_resync(
     events = bus.subscribe()
     engine = await open_engine(T0, bus)
     write_config(window("two", [f"support:{second}"], start=timedelta(0), end=timedelta(days=1)))
-    await engine._wake("resync")  # what APScheduler calls every settings.resync
+    await _woken(engine, "resync")  # what APScheduler calls every settings.resync
     reloads = [e for e in _drain(events) if isinstance(e, ConfigReloaded)]
     assert [e.ok for e in reloads] == [True]
     assert not flows.diga_on(second)

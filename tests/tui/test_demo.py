@@ -1,9 +1,9 @@
-"""`flowtui demo`'s data: all four platforms, the traps, the rules, a populated table fast."""
+"""`flowtui demo`'s data: all four platforms, the traps, the rules, a populated table.
+(How fast it fills is measured where a user meets it: benchmarks/, through a pty.)"""
 
 from __future__ import annotations
 
 import os
-import time
 from datetime import UTC, datetime, timedelta
 
 from flowtui.config import load_config
@@ -11,8 +11,6 @@ from flowtui.demo import WINDOW_OPENS_IN, demo_environment
 from flowtui.emulator.admin_client import EmulatorAdmin
 from flowtui.tui.launch import build_app
 from tui.helpers import loaded
-
-POPULATED_WITHIN_S = 3.0
 
 
 async def test_demo_opens_a_populated_table_with_traps_and_rules() -> None:
@@ -38,11 +36,9 @@ async def test_demo_opens_a_populated_table_with_traps_and_rules() -> None:
             admin.close()
         assert sum(not flow["published"] for flow in state["diga"]["flows"]) >= 2
         assert any(flow["running"] for flow in state["gassapi"]["flows"])
-        begin = time.perf_counter()
         app = build_app(demo.config_path, demo.state_dir)
         async with app.run_test(size=(150, 40)) as pilot:
             await loaded(pilot)
-            elapsed = time.perf_counter() - begin
             assert {row.kind for row in app.rows.values()} == {
                 "diga",
                 "gassapi",
@@ -50,7 +46,6 @@ async def test_demo_opens_a_populated_table_with_traps_and_rules() -> None:
                 "bitrix24",
             }
             assert not app.account_errors
-            assert elapsed < POPULATED_WITHIN_S
             window_flows = [r for r in app.rows.values() if r.governance.next_change]
             assert any(
                 r.governance.next_change.rule == "db-maintenance"  # type: ignore[union-attr]
