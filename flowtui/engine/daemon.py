@@ -129,10 +129,8 @@ class Scheduler:
     def state_dir(self) -> Path:
         return self._state_dir or default_state_dir()
 
-    async def open(self) -> Report:
-        """Load the config, take the lock (unless dry run), open the store, build providers,
-        re-verify intents a crash left open and converge once. Raises ConfigError, LockHeld
-        (after publishing who holds it) or StoreError; nothing is left open then."""
+    async def _prepare(self) -> None:
+        """Everything `open` does but the start pass."""
         config = self._load()
         if self._state_dir is None and config.settings.state_dir is not None:
             self._state_dir = config.settings.state_dir
@@ -165,14 +163,29 @@ class Scheduler:
             self._reconciler.load_memory()
             if not self.dry_run:
                 await self._reconciler.recover()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def open(self) -> Report:
+        """Load the config, take the lock (unless dry run), open the store, build providers,
+        re-verify intents a crash left open and converge once. Raises ConfigError, LockHeld
+        (after publishing who holds it) or StoreError; nothing is left open then."""
+        await self._prepare()
+        return await self._start_pass()
+
+    async def _start_pass(self) -> Report:
+        try:
             return await self.converge_now(trigger="start")
         except BaseException:
             await self.close()
             raise
 
     async def start(self) -> Report:
-        """`open()`, then let APScheduler wake the engine at transitions and every resync."""
-        report = await self.open()
+        """Open as `open()` does, with APScheduler already waking the engine at transitions
+        and every resync while the start pass runs: a slow account's start pass holds no
+        other account's transition."""
+        await self._prepare()
         assert self._reconciler is not None
         self._aps = AsyncIOScheduler(
             timezone=UTC,
@@ -193,12 +206,8 @@ class Scheduler:
             id=OVERRIDES_JOB,
         )
         self._aps.start()
-        # after the start pass's instant, not now: a transition due while the pass ran
-        # (between its reads and this line) would otherwise be skipped until the next resync
-        self._plan_wakeup(self._last_pass)
-        self._plan_retry(report)
         self._publish_state(SchedulerStatus.RUNNING)
-        return report
+        return await self._start_pass()  # plans the first wake-up before its own work
 
     async def stop(self) -> None:
         """Stop waking up, let an in-flight pass finish its verifications, release all."""

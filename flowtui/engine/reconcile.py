@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -63,6 +64,8 @@ TICK = timedelta(microseconds=1)
 NEAR_HORIZONS = (timedelta(minutes=1), timedelta(hours=1))
 MIN_HORIZON = timedelta(minutes=1)  # how far ahead an answer knows each flow's next change
 DEFAULT_GUARD = timedelta(seconds=10)
+MIN_GUARD = timedelta(milliseconds=100)
+FORGOTTEN = ""  # the desired memory of a flow whose change is in flight
 Reading = Flow | ProviderError
 
 
@@ -174,6 +177,7 @@ class Reconciler:
         self._known: dict[str, list[str]] = {}  # the last listing of each `account:*` account
         self._compiled: tuple[Config, dict[str, tuple[str, ...]], Schedule] | None = None
         self._answer: tuple[object, Answer] | None = None
+        self._round_trip: dict[str, float] = {}  # real seconds of each account's last read
         self.update(config, providers, provider_errors or {})
 
     def update(
@@ -219,7 +223,8 @@ class Reconciler:
         if provider is None:
             return dict.fromkeys(ids, self._provider_error(account))
         try:
-            return await provider.get_flows(ids)
+            with self._timed(account):
+                return await provider.get_flows(ids)
         except ProviderError as exc:
             return dict.fromkeys(ids, exc)
         except Exception as exc:  # one broken account must not stop the others
@@ -245,7 +250,8 @@ class Reconciler:
         if provider is None:
             return self._provider_error(account)
         try:
-            return await provider.list_flows()
+            with self._timed(account):
+                return await provider.list_flows()
         except ProviderError as exc:
             return exc
         except Exception as exc:
@@ -348,25 +354,44 @@ class Reconciler:
         recorded = self.store.all_prior_states()
         return {name: recorded.get(name, {}) for name in self._restoring}
 
-    def _guard(self, account: str) -> timedelta:
-        """How long after sending a change may still land: the account's timeout, on the
-        engine's clock."""
+    @contextmanager
+    def _timed(self, account: str) -> Iterator[None]:
+        """Note how long the account took to answer a read (slow or failing alike)."""
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            self._round_trip[account] = time.monotonic() - began
+
+    def _guard(self, account: str, scale: float) -> timedelta:
+        """How long after sending a change it may still land, on the engine's clock: twice
+        the account's last read, at least MIN_GUARD, at most its timeout (the longest the
+        client waits for an answer). `scale`: engine seconds per real second."""
         config = self.config.accounts.get(account)
         timeout = config.timeout if config is not None else DEFAULT_GUARD
+        measured = timedelta(seconds=2 * self._round_trip.get(account, timeout.total_seconds()))
+        return min(timeout, max(MIN_GUARD, measured)) * scale
+
+    def _scale(self) -> float:
+        """Engine seconds per real second (1 but for compressed test clocks)."""
         now = self.clock.now()
-        real = (self.clock.wall(now + timeout) - self.clock.wall(now)) / timeout
-        return timeout / real if real > 0 else timeout
+        real = (self.clock.wall(now + MIN_HORIZON) - self.clock.wall(now)).total_seconds()
+        return MIN_HORIZON.total_seconds() / real if real > 0 else 1.0
 
     def _horizon(self) -> timedelta:
-        guards = [self._guard(account) for account in self.config.accounts]
+        scale = self._scale()
+        guards = [self._guard(account, scale) for account in self.config.accounts]
         return max(MIN_HORIZON, 3 * max(guards, default=DEFAULT_GUARD))
 
     def _gate(self, answer: Answer) -> SendGate:
         """Whether a change planned from `answer` may be sent now: only while no transition
         of its flow can come before it lands (SPEC §3: never sent stale)."""
 
+        scale = self._scale()
+
         def still_wanted(ref: FlowRef, state: State) -> bool:
-            lands_by = self.clock.now() + self._guard(ref.account)
+            lands_by = self.clock.now() + self._guard(ref.account, scale)
+
             if lands_by >= answer.horizon:
                 return False
             change = answer.changes.get(ref) or answer.changes.get(AccountWildcard(ref.account))
@@ -477,7 +502,10 @@ class Reconciler:
             for o in outcomes
             if o.action in (Action.CHANGED, Action.ALREADY, Action.DRIFT) and o.flow in governed
         }
-        fresh = {ref: key for ref, key in done.items() if self._stored.get(ref) != key}
+        self._remember_desired(done)
+
+    def _remember_desired(self, entries: Mapping[FlowRef, str]) -> None:
+        fresh = {ref: key for ref, key in entries.items() if self._stored.get(ref) != key}
         if fresh:
             self.store.remember_desired(fresh, at=self.clock.now())
             self._stored.update(fresh)
@@ -684,6 +712,9 @@ class Reconciler:
         if not changes:
             return {}
         at = self.clock.now()
+        # a change in flight makes its flow's memory void: killed now, a restart finds a
+        # transition to make, not drift to leave
+        self._remember_desired(dict.fromkeys(changes, FORGOTTEN))
         intents = {}
         for ref, change in changes.items():
             intents[ref] = self.store.record_intent(
@@ -725,6 +756,14 @@ class Reconciler:
                     outcome.error,
                 )
             )
+        self._remember_desired(
+            {
+                ref: _memory_key(changes[ref].want)
+                for ref, outcome in outcomes.items()
+                if outcome.action in (Action.CHANGED, Action.ALREADY)
+                and changes[ref].target == changes[ref].want.state  # not a rollback
+            }
+        )
         return outcomes
 
     async def _switch(

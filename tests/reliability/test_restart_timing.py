@@ -21,9 +21,12 @@ BOUNDARY = datetime(2031, 3, 11, 10, 0, 4, tzinfo=UTC)  # the crash config's swi
 
 
 class SlowClock(ManualClock):
-    """Each reading is 300 ms after the one before: the start pass takes time."""
+    """Each reading is 300 ms after the one before until a second past the boundary: the
+    start pass takes time, and the boundary passes while it runs."""
 
     def now(self) -> datetime:
+        if super().now() > BOUNDARY + timedelta(seconds=1):
+            return super().now()
         return self.advance(timedelta(milliseconds=300))
 
 
@@ -41,12 +44,14 @@ async def test_a_transition_due_during_the_start_pass_is_still_scheduled(
     try:
         await scheduler.start()
         assert clock.now() > BOUNDARY  # the boundary passed while the scheduler started
-        assert scheduler.next_transition == BOUNDARY
+        # the wake-up was planned at the boundary (or already made it and planned the next)
+        assert scheduler.next_transition is not None
+        assert scheduler.next_transition >= BOUNDARY
         async with asyncio.timeout(10):  # (the job's instant is long past in real time)
             while not isinstance(event := await events.get(), PassCompleted) or (
                 event.trigger != "transition"
             ):
                 pass
-        assert event.changed > 0
+        assert event.changed > 0, scheduler.last_report
     finally:
         await scheduler.stop()
