@@ -15,6 +15,7 @@ from flowtui.cli.emulate import emulate
 from flowtui.cli.flows import COMMANDS as FLOW_COMMANDS
 from flowtui.cli.override import override
 from flowtui.cli.plan import plan
+from flowtui.cli.schema import schema
 from flowtui.cli.tui import tui
 
 
@@ -53,3 +54,4 @@ main.add_command(audit)
 main.add_command(override)
 main.add_command(tui)
 main.add_command(demo)
+main.add_command(schema)
