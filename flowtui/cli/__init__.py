@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from flowtui.cli.audit import audit
+from flowtui.cli.calendar import calendar
 from flowtui.cli.check import check
 from flowtui.cli.context import CliContext
 from flowtui.cli.daemon import daemon
@@ -55,3 +56,4 @@ main.add_command(override)
 main.add_command(tui)
 main.add_command(demo)
 main.add_command(schema)
+main.add_command(calendar)
