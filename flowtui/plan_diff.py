@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from flowtui.config import AbSwitchRule, Bitrix24Account, Config
+from flowtui.config import AbSwitchRule, AccountWildcard, Bitrix24Account, Config, Rule
 from flowtui.durations import format_duration
 from flowtui.model import FlowRef
 from flowtui.rules import DesiredState, FlowKey, Schedule, Target, Transition, timeline_for
@@ -213,8 +213,8 @@ def diff_plans(old: Config, new: Config, start: datetime, end: datetime) -> Plan
     if not start < end <= start + HORIZON_LIMIT:
         raise ValueError("the horizon must be positive and at most a year")
     known = _shared_expansion(old, new)
-    before, after = Schedule(old, known), Schedule(new, known)
-    old_rules, new_rules = _rules_by_flow(before), _rules_by_flow(after)
+    whole_old, whole_new = Schedule(old, known), Schedule(new, known)
+    old_rules, new_rules = _rules_by_flow(whole_old), _rules_by_flow(whole_new)
     governing = [
         GoverningChange(flow, tuple(sorted(new_rules[flow])), "governed")
         for flow in new_rules.keys() - old_rules.keys()
@@ -222,6 +222,8 @@ def diff_plans(old: Config, new: Config, start: datetime, end: datetime) -> Plan
         GoverningChange(flow, tuple(sorted(old_rules[flow])), "released")
         for flow in old_rules.keys() - new_rules.keys()
     ]
+    old, new, known = _cut_to_differences(old, whole_old, new, whole_new)
+    before, after = Schedule(old, known), Schedule(new, known)
     was, now = before.desired(start), after.desired(start)
     at_start = [
         StartChange(flow, was.get(flow), now.get(flow))
@@ -276,6 +278,57 @@ def _shared_expansion(old: Config, new: Config) -> dict[str, list[str]]:
     return {
         account: [*sorted(flows), "*"] for account, flows in named.items() if account not in bitrix
     }
+
+
+def _cut_to_differences(
+    old: Config, old_schedule: Schedule, new: Config, new_schedule: Schedule
+) -> tuple[Config, Config, dict[str, list[str]]]:
+    """Both configurations cut down to the flows whose rules differ in any way
+    (definition, zone, order) and their rules, with `known_flows` expanding `account:*`
+    to those flows only. A flow's desired states depend only on the rules that govern it,
+    so every other flow has the same transitions on both sides."""
+    old_marks, new_marks = _marks(old, old_schedule), _marks(new, new_schedule)
+    changed = {
+        flow
+        for flow in old_marks.keys() | new_marks.keys()
+        if old_marks.get(flow) != new_marks.get(flow)
+    }
+    names = {
+        rule.name
+        for flow in changed
+        for marks in (old_marks.get(flow, ()), new_marks.get(flow, ()))
+        for rule, _ in marks
+    }
+    # An account whose wildcard stays `account:*` (a Bitrix24 account on one side only)
+    # keeps its own expansion.
+    kept = {flow.account for flow in changed if isinstance(flow, AccountWildcard)}
+    known: dict[str, list[str]] = {
+        account: [] for account in {*old.accounts, *new.accounts} if account not in kept
+    }
+    for flow in changed:
+        if isinstance(flow, FlowRef) and flow.account in known:
+            known[flow.account].append(flow.flow_id)
+    return _only(old, names), _only(new, names), known
+
+
+def _marks(config: Config, schedule: Schedule) -> dict[FlowKey, list[tuple[Rule, str]]]:
+    """Per flow, the active rules governing it in file order, each with its zone."""
+    governed = schedule.governed()
+    marks: dict[FlowKey, list[tuple[Rule, str]]] = {}
+    for rule in config.rules:
+        mark = (rule, config.zone(rule).key)
+        for flow in governed.get(rule.name, ()):
+            marks.setdefault(flow, []).append(mark)
+    return marks
+
+
+def _only(config: Config, names: set[str]) -> Config:
+    return config.model_copy(
+        update={
+            "maintenance": tuple(rule for rule in config.maintenance if rule.name in names),
+            "ab_switch": tuple(rule for rule in config.ab_switch if rule.name in names),
+        }
+    )
 
 
 def _rules_by_flow(schedule: Schedule) -> dict[FlowKey, set[str]]:
@@ -449,7 +502,11 @@ def _period_changes(
     olds = {rule.name: rule for rule in old.ab_switch if not rule.paused}
     for rule in new.ab_switch:
         previous = olds.get(rule.name)
-        if previous is None or rule.paused:
+        if (
+            previous is None
+            or rule.paused
+            or (previous, old.zone(previous)) == (rule, new.zone(rule))
+        ):
             continue
         was = timeline_for(previous, old.zone(previous)).windows(start, end)
         now = timeline_for(rule, new.zone(rule)).windows(start, end)
