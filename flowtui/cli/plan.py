@@ -124,7 +124,8 @@ def _table(zone_of: ZoneOf, transitions: list[Transition]) -> list[str]:
 @click.option(
     "--against",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="What changing OLD.toml into the config does (exit 1 when something changes).",
+    help="What changing OLD.toml into the config does (exit 1 when something changes;"
+    " with --json, one JSON document).",
     metavar="OLD.toml",
 )
 @click.option(

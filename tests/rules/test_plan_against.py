@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flowtui.cli import main
+from flowtui.config import Config
+from flowtui.plan_diff import diff_plans
 
 FROM = "2031-03-03T00:00:00+00:00"  # a Monday, far from any date the suite runs on
 SUNDAY = """
@@ -249,3 +254,44 @@ def test_format_needs_against() -> None:
     result = CliRunner().invoke(main, ["plan", "--format", "markdown"])
     assert result.exit_code == 2
     assert "--format applies to --against" in result.stderr
+
+
+WEEKDAY_NAMES = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    day=st.integers(0, 6),
+    hour=st.integers(0, 17),
+    minute=st.sampled_from([0, 15, 30, 45]),
+    length=st.integers(1, 3),
+    shift=st.integers(1, 3),
+)
+def test_moving_every_window_gives_only_moves_and_a_rewrite_gives_nothing(
+    make_config: Callable[..., Config], day: int, hour: int, minute: int, length: int, shift: int
+) -> None:
+    def cron_rule(at_hour: int) -> str:
+        cron = f"{minute} {at_hour} * * {WEEKDAY_NAMES[day]}"
+        return (
+            f'[[maintenance]]\nname = "w"\nflows = ["s:1"]\ncron = "{cron}"\nduration = "{length}h"'
+        )
+
+    weekly = (
+        f'[[maintenance]]\nname = "w"\nflows = ["s:1"]\ndays = ["{WEEKDAY_NAMES[day].lower()}"]\n'
+        f'from = "{hour:02}:{minute:02}"\nto = "{hour + length:02}:{minute:02}"'
+    )
+    before = make_config(cron_rule(hour), "UTC")
+    start = datetime.fromisoformat(FROM)
+    for hours in (24.0, 200.0):
+        end = start + timedelta(hours=hours)
+        assert not diff_plans(before, make_config(weekly, "UTC"), start, end).changed
+        moved = diff_plans(before, make_config(cron_rule(hour + shift), "UTC"), start, end)
+        assert not (moved.governing or moved.winners or moved.periods)
+        assert moved.transitions or hours < 168  # a week holds a window
+        for change in moved.transitions:
+            assert change.kind == "moved"
+            assert change.old is not None
+            assert change.new is not None
+            assert change.new.at - change.old.at == timedelta(hours=shift)
