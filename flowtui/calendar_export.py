@@ -55,7 +55,7 @@ def calendar_events(
 ) -> list[CalendarEvent]:
     """The events of every active rule (or only `rule`) that overlap [start, end), by
     start. Windows keep their true start and end even where they cross the range."""
-    events = []
+    events: list[CalendarEvent] = []
     for candidate in config.rules:
         if candidate.paused or (rule is not None and candidate.name != rule):
             continue
@@ -119,9 +119,12 @@ def _switch_periods(
     ]
     origin = timeline.origin if isinstance(timeline, AlternateTimeline) else None
     for index, (begin, close) in enumerate(itertools.pairwise(boundaries)):
-        if begin is None or close is None or (origin is not None and close <= origin):
+        if begin is None or close is None:
             continue  # no B window on that side within eight years: no end to show
-        yield ("a" if index % 2 == 0 else "b"), (max(begin, origin or begin), close)
+        if origin is not None and close <= origin:
+            continue
+        kind: Kind = "a" if index % 2 == 0 else "b"
+        yield kind, (max(begin, origin or begin), close)
 
 
 def _last_end(timeline: Timeline, moment: datetime) -> datetime | None:

@@ -229,14 +229,18 @@ _ENV = "Environment variable holding {}"
 class Settings(_Model):
     """Settings for the whole file."""
 
-    timezone: Zone = Field("UTC", description="Default zone of rules and of typed times")
-    refresh: Duration = Field(timedelta(seconds=10), description="Live refresh in the app")
+    timezone: Zone = Field(default="UTC", description="Default zone of rules and of typed times")
+    refresh: Duration = Field(default=timedelta(seconds=10), description="Live refresh in the app")
     resync: Duration = Field(
-        timedelta(seconds=60), description="The daemon re-reads and re-enforces this often"
+        default=timedelta(seconds=60), description="The daemon re-reads and re-enforces this often"
     )
-    confirm: bool = Field(True, description="The app asks before changing a flow")
-    read_only: bool = Field(False, description="No change from app or CLI; the daemon plans")
-    state_dir: Path | None = Field(None, description="Store, lock and tokens (default: per user)")
+    confirm: bool = Field(default=True, description="The app asks before changing a flow")
+    read_only: bool = Field(
+        default=False, description="No change from app or CLI; the daemon plans"
+    )
+    state_dir: Path | None = Field(
+        default=None, description="Store, lock and tokens (default: per user)"
+    )
 
 
 class _AccountBase(_Model):

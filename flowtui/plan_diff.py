@@ -192,8 +192,8 @@ class PlanDiff:
                 return str(change.flow), change.start
             return str(change.flow), self.start
 
-        changes = (*self.governing, *self.at_start, *self.winners, *self.transitions)
-        return sorted(changes, key=order)
+        changes: list[FlowChange] = [*self.governing, *self.at_start, *self.winners]
+        return sorted([*changes, *self.transitions], key=order)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -222,8 +222,8 @@ def diff_plans(old: Config, new: Config, start: datetime, end: datetime) -> Plan
         GoverningChange(flow, tuple(sorted(old_rules[flow])), "released")
         for flow in old_rules.keys() - new_rules.keys()
     ]
-    old, new, known = _cut_to_differences(old, whole_old, new, whole_new)
-    before, after = Schedule(old, known), Schedule(new, known)
+    old_cut, new_cut, cut_known = _cut_to_differences(old, whole_old, new, whole_new)
+    before, after = Schedule(old_cut, cut_known), Schedule(new_cut, cut_known)
     was, now = before.desired(start), after.desired(start)
     at_start = [
         StartChange(flow, was.get(flow), now.get(flow))
@@ -231,7 +231,7 @@ def diff_plans(old: Config, new: Config, start: datetime, end: datetime) -> Plan
         if _target(was.get(flow)) != _target(now.get(flow))
     ]
     wide = (start - _PAIR_MARGIN, end + _PAIR_MARGIN)
-    moved = [
+    transitions = [
         change
         for change in _pair(before.transitions(*wide), after.transitions(*wide))
         if any(start <= at < end for at in change.instants)
@@ -239,10 +239,10 @@ def diff_plans(old: Config, new: Config, start: datetime, end: datetime) -> Plan
     return PlanDiff(
         start,
         end,
-        tuple(moved),
+        tuple(transitions),
         tuple(sorted(governing, key=lambda change: str(change.flow))),
         tuple(at_start),
-        tuple(_winner_changes(old, new, before, after, start, end)),
+        tuple(_winner_changes(old_cut, new_cut, before, after, start, end)),
         tuple(_period_changes(old, new, start, end)),
     )
 
