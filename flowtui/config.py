@@ -28,6 +28,7 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -184,18 +185,34 @@ def _target_state(value: object) -> State:
     raise _invalid(f"state {value!r} is not allowed", 'use "enabled" or "disabled"')
 
 
+def _text(*examples: str, **schema: Any) -> WithJsonSchema:
+    """The JSON Schema of a value written as a string (TOML dates and times are strings
+    to JSON Schema tools such as taplo)."""
+    return WithJsonSchema({"type": "string", "examples": list(examples), **schema})
+
+
 Duration = Annotated[
-    timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, return_type=str)
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(format_duration, return_type=str),
+    _text("90s", "15m", "2h", "1d", "1h30m", "PT2H"),
 ]
-Zone = Annotated[str, BeforeValidator(_zone)]
-Cron = Annotated[str, BeforeValidator(_cron)]
-Weekday = Annotated[str, BeforeValidator(_weekday)]
+Zone = Annotated[str, BeforeValidator(_zone), _text("Europe/Berlin", "UTC")]
+Cron = Annotated[str, BeforeValidator(_cron), _text("0 2 * * SUN", "30 8 * * MON-FRI")]
+Weekday = Annotated[str, BeforeValidator(_weekday), _text(*WEEKDAYS)]
 TimeOfDay = Annotated[
-    time, BeforeValidator(_time_of_day), PlainSerializer(_format_time, return_type=str)
+    time,
+    BeforeValidator(_time_of_day),
+    PlainSerializer(_format_time, return_type=str),
+    _text("22:00", "06:30"),
 ]
-TargetState = Annotated[State, BeforeValidator(_target_state)]
-Moment = Annotated[datetime, AfterValidator(_moment)]
-EnvName = Annotated[str, BeforeValidator(_env_name)]
+TargetState = Annotated[
+    State, BeforeValidator(_target_state), _text(enum=[State.ENABLED, State.DISABLED])
+]
+Moment = Annotated[datetime, AfterValidator(_moment), _text("2026-12-24T18:00:00+01:00")]
+EnvName = Annotated[
+    str, BeforeValidator(_env_name), _text("DIGA_API_KEY", pattern="^[A-Za-z_][A-Za-z0-9_]*$")
+]
 NonEmptyRefs = Annotated[tuple[str, ...], Field(min_length=1)]
 
 
@@ -203,21 +220,32 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+_ENV = "Environment variable holding {}"
+
+
 # -- settings and accounts -------------------------------------------------------------
 
 
 class Settings(_Model):
-    timezone: Zone = "UTC"
-    refresh: Duration = timedelta(seconds=10)
-    resync: Duration = timedelta(seconds=60)
-    confirm: bool = True
-    read_only: bool = False
-    state_dir: Path | None = None
+    """Settings for the whole file."""
+
+    timezone: Zone = Field(default="UTC", description="Default zone of rules and of typed times")
+    refresh: Duration = Field(default=timedelta(seconds=10), description="Live refresh in the app")
+    resync: Duration = Field(
+        default=timedelta(seconds=60), description="The daemon re-reads and re-enforces this often"
+    )
+    confirm: bool = Field(default=True, description="The app asks before changing a flow")
+    read_only: bool = Field(
+        default=False, description="No change from app or CLI; the daemon plans"
+    )
+    state_dir: Path | None = Field(
+        default=None, description="Store, lock and tokens (default: per user)"
+    )
 
 
 class _AccountBase(_Model):
-    concurrency: int = Field(8, ge=1)
-    timeout: Duration = timedelta(seconds=10)
+    concurrency: int = Field(8, ge=1, description="Requests in flight at most")
+    timeout: Duration = Field(timedelta(seconds=10), description="Per request")
 
     def secret_envs(self) -> dict[str, str]:
         """Role → name of the environment variable holding that secret (set ones only)."""
@@ -230,27 +258,33 @@ class _AccountBase(_Model):
 
 
 class DigaAccount(_AccountBase):
+    """A Diga account."""
+
     kind: Literal["diga"]
     base_url: str = "https://api.diga.io"
-    token_env: EnvName
+    token_env: EnvName = Field(description=_ENV.format("the API key"))
 
 
 class GassapiAccount(_AccountBase):
+    """A GASSAPI account."""
+
     kind: Literal["gassapi"]
     base_url: str
-    project_id: str | None = None  # None: every project the user sees
-    token_env: EnvName
-    refresh_token_env: EnvName | None = None
-    toggle_only: bool = False
+    project_id: str | None = Field(None, description="Default: every project the user sees")
+    token_env: EnvName = Field(description=_ENV.format("the access token (JWT)"))
+    refresh_token_env: EnvName | None = Field(None, description=_ENV.format("the refresh token"))
+    toggle_only: bool = Field(False, description="Switch only by toggle: read, toggle, verify")
 
 
 class RunflowAccount(_AccountBase):
+    """A Runflow account."""
+
     kind: Literal["runflow"]
     base_url: str = "https://api.runflow.io"
-    token_env: EnvName
-    organization_id: str | None = None
-    enabled_value: str = "active"
-    disabled_value: str = "inactive"
+    token_env: EnvName = Field(description=_ENV.format("the API key"))
+    organization_id: str | None = Field(None, description="Sent as X-Organization-Id")
+    enabled_value: str = Field("active", description="The status_code meaning on")
+    disabled_value: str = Field("inactive", description="The status_code meaning off")
 
 
 _BITRIX_OAUTH = ("base_url", "token_env", "refresh_token_env", "client_id_env", "client_secret_env")
@@ -260,16 +294,16 @@ class Bitrix24Account(_AccountBase):
     """Either an incoming webhook (`webhook_url_env`) or OAuth (portal `base_url` + tokens)."""
 
     kind: Literal["bitrix24"]
-    webhook_url_env: EnvName | None = None
-    base_url: str | None = None
-    token_env: EnvName | None = None
-    refresh_token_env: EnvName | None = None
-    client_id_env: EnvName | None = None
-    client_secret_env: EnvName | None = None
+    webhook_url_env: EnvName | None = Field(None, description=_ENV.format("the webhook URL"))
+    base_url: str | None = Field(None, description="OAuth: the portal's URL")
+    token_env: EnvName | None = Field(None, description=_ENV.format("the OAuth access token"))
+    refresh_token_env: EnvName | None = Field(None, description=_ENV.format("the refresh token"))
+    client_id_env: EnvName | None = Field(None, description=_ENV.format("the OAuth client id"))
+    client_secret_env: EnvName | None = Field(None, description=_ENV.format("the client secret"))
     oauth_url: str = "https://oauth.bitrix.info/oauth/token/"
-    flow_ids: tuple[int, ...] = Field(min_length=1)
-    rate: float = Field(2.0, gt=0)
-    burst: int = Field(50, ge=1)
+    flow_ids: tuple[int, ...] = Field(min_length=1, description="Flows to manage (not listable)")
+    rate: float = Field(2.0, gt=0, description="Requests per second (Enterprise: 5)")
+    burst: int = Field(50, ge=1, description="Leaky-bucket burst (Enterprise: 250)")
 
     @property
     def uses_webhook(self) -> bool:
@@ -308,11 +342,11 @@ ACCOUNT_KINDS: dict[str, type[_AccountBase]] = {
 
 
 class _RuleBase(_Model):
-    name: str = Field(min_length=1)
-    timezone: Zone | None = None  # None: settings.timezone
-    enforce: bool = False
-    priority: int = 0
-    paused: bool = False
+    name: str = Field(min_length=1, description="Unique among all rules")
+    timezone: Zone | None = Field(None, description="The rule's zone (default: settings')")
+    enforce: bool = Field(False, description="Re-apply in a window if someone changes a flow")
+    priority: int = Field(0, description="Overlapping windows: higher wins; a tie: disabled")
+    paused: bool = Field(False, description="A paused rule governs nothing")
 
 
 def _form(rule: BaseModel, forms: Mapping[str, tuple[str, ...]]) -> str:
@@ -342,17 +376,19 @@ class MaintenanceRule(_RuleBase):
         "weekly": ("days", "from_", "to"),
     }
 
-    flows: NonEmptyRefs
-    state: TargetState = State.DISABLED
-    after: Literal["restore", "enabled", "disabled"] = "restore"
-    cron: Cron | None = None
-    duration: Duration | None = None
-    start: Moment | None = None  # a local datetime is read in the rule's zone
-    end: Moment | None = None
-    days: tuple[Weekday, ...] | None = Field(None, min_length=1)
-    from_: TimeOfDay | None = Field(None, alias="from")
-    to: TimeOfDay | None = None  # to <= from: the window ends the next day
-    except_dates: tuple[date, ...] = ()
+    flows: NonEmptyRefs = Field(description="account:flow_id, alias or account:*")
+    state: TargetState = Field(State.DISABLED, description="Held during each window")
+    after: Literal["restore", "enabled", "disabled"] = Field(
+        "restore", description="After a window; restore: as each flow was when it began"
+    )
+    cron: Cron | None = Field(None, description="Window starts, in the rule's zone")
+    duration: Duration | None = Field(None, description="Window length, with cron")
+    start: Moment | None = Field(None, description="One-off window (no offset: rule's zone)")
+    end: Moment | None = Field(None, description="End of the one-off window")
+    days: tuple[Weekday, ...] | None = Field(None, min_length=1, description="Weekly form")
+    from_: TimeOfDay | None = Field(None, alias="from", description="Weekly window start")
+    to: TimeOfDay | None = Field(None, description="Weekly end; to <= from: the next day")
+    except_dates: tuple[date, ...] = Field((), description="No window starts on these dates")
 
     @property
     def form(self) -> Literal["cron", "once", "weekly"]:
@@ -388,13 +424,15 @@ class AbSwitchRule(_RuleBase):
         "alternate": ("every", "start"),
     }
 
-    a: NonEmptyRefs
-    b: NonEmptyRefs
-    b_cron: Cron | None = None
-    b_duration: Duration | None = None
-    every: Duration | None = None
-    start: Moment | None = None
-    order: Literal["break-before-make", "make-before-break"] = "break-before-make"
+    a: NonEmptyRefs = Field(description="On outside B windows")
+    b: NonEmptyRefs = Field(description="On during B windows")
+    b_cron: Cron | None = Field(None, description="B window starts, in the rule's zone")
+    b_duration: Duration | None = Field(None, description="B window length, with b_cron")
+    every: Duration | None = Field(None, description="Alternate A, B, A, … this long each")
+    start: Moment | None = Field(None, description="Where the alternation starts, with A")
+    order: Literal["break-before-make", "make-before-break"] = Field(
+        "break-before-make", description="Which group is switched first"
+    )
 
     @property
     def form(self) -> Literal["cron", "alternate"]:
@@ -440,12 +478,14 @@ class _Source:
 
 
 class Config(_Model):
+    """schedules.toml: accounts, flow aliases, maintenance windows and A/B switches."""
+
     settings: Settings = Settings()
-    accounts: dict[str, Account] = {}
-    flows: dict[str, str] = {}  # alias → "account:flow_id"
+    accounts: dict[str, Account] = Field({}, description="One connection to one platform each")
+    flows: dict[str, str] = Field({}, description='Aliases: name = "account:flow_id"')
     maintenance: tuple[MaintenanceRule, ...] = ()
     ab_switch: tuple[AbSwitchRule, ...] = ()
-    keys: dict[str, str] = {}  # TUI action → key
+    keys: dict[str, str] = Field({}, description="The app's keys: action = key")
     _source: _Source | None = PrivateAttr(None)
 
     @property

@@ -377,6 +377,10 @@ class Schedule:
                 keys.add(key)
         return frozenset(keys)
 
+    def governed(self) -> dict[str, frozenset[FlowKey]]:
+        """Each active rule's name → the flows it governs (both groups of a switch)."""
+        return {entry.rule.name: entry.flows for entry in self._entries}
+
     # -- evaluation at one instant ------------------------------------------------------
 
     def _spans(self, start: datetime, end: datetime) -> dict[int, _Span]:

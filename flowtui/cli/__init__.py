@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from flowtui.cli.audit import audit
+from flowtui.cli.calendar import calendar
 from flowtui.cli.check import check
 from flowtui.cli.context import CliContext
 from flowtui.cli.daemon import daemon
@@ -15,6 +16,7 @@ from flowtui.cli.emulate import emulate
 from flowtui.cli.flows import COMMANDS as FLOW_COMMANDS
 from flowtui.cli.override import override
 from flowtui.cli.plan import plan
+from flowtui.cli.schema import schema
 from flowtui.cli.tui import tui
 
 
@@ -53,3 +55,5 @@ main.add_command(audit)
 main.add_command(override)
 main.add_command(tui)
 main.add_command(demo)
+main.add_command(schema)
+main.add_command(calendar)

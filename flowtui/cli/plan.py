@@ -6,12 +6,14 @@ import functools
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
 
 from flowtui.cli.check import load_or_exit
 from flowtui.cli.context import CliContext, fail
+from flowtui.cli.plan_against import FORMATS, plan_against
 from flowtui.config import Config
 from flowtui.engine.reconcile import overrides_from
 from flowtui.rules import Override, PriorStates, Schedule, Target, Transition
@@ -115,15 +117,40 @@ def _table(zone_of: ZoneOf, transitions: list[Transition]) -> list[str]:
 @click.option(
     "--hours",
     type=click.FloatRange(min=0, min_open=True),
-    default=48.0,
-    show_default=True,
-    help="How far ahead to look.",
+    default=None,
+    help="How far ahead to look.  [default: 48; 168 with --against]",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per transition and line.")
+@click.option(
+    "--against",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="What changing OLD.toml into the config does (exit 1 when something changes;"
+    " with --json, one JSON document).",
+    metavar="OLD.toml",
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(FORMATS),
+    help="With --against: text (default), markdown (a table for a review) or json.",
+)
 @click.pass_obj
-def plan(cli: CliContext, start: str | None, hours: float, as_json: bool) -> None:
+def plan(
+    cli: CliContext,
+    start: str | None,
+    hours: float | None,
+    as_json: bool,
+    against: Path | None,
+    output: str | None,
+) -> None:
     """Upcoming transitions: when, rule, flow, from → to. `account:*` stays a wildcard.
     Overrides and recorded prior states in the state store are taken into account."""
+    if against is not None:
+        output = "json" if as_json else output or "text"
+        plan_against(cli, against, lambda zone: _start(start, zone), hours or 168.0, output)
+    if output is not None:
+        fail("--format applies to --against (plain plan has --json)")
+    hours = hours or 48.0
     config = load_or_exit(cli)
     begin = _start(start, ZoneInfo(config.settings.timezone))
     priors, overrides = _recorded(cli, config, begin)

@@ -47,7 +47,7 @@ def test_check_reports_missing_secret_variables(
     assert code == 2
     assert out == ""
     assert err.splitlines() == [
-        f"{REPO_EXAMPLE}:28:1: error: environment variable GASS_TOKEN (token of account 'ops')"
+        f"{REPO_EXAMPLE}:29:1: error: environment variable GASS_TOKEN (token of account 'ops')"
         " is not set (hint: export GASS_TOKEN before running flowtui)"
     ]
 
