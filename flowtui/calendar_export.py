@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from flowtui.config import Config, MaintenanceRule, Rule
-from flowtui.rules import AlternateTimeline, Timeline, Window, timeline_for
+from flowtui.rules import Timeline, Window, timeline_for
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 PRODID = "-//flowtui//schedules.toml windows//EN"
@@ -112,19 +112,17 @@ def _switch_periods(
     (each from the end of one B window to the start of the next). An alternation governs
     nothing before its start."""
     b_windows = timeline.windows(start, end)
+    before = _last_end(timeline, b_windows[0][0] if b_windows else start)
     boundaries = [
-        _last_end(timeline, b_windows[0][0] if b_windows else start),
+        timeline.begins if before is None else before,
         *itertools.chain.from_iterable(b_windows),
         _first_start(timeline, b_windows[-1][1] if b_windows else end),
     ]
-    origin = timeline.origin if isinstance(timeline, AlternateTimeline) else None
     for index, (begin, close) in enumerate(itertools.pairwise(boundaries)):
         if begin is None or close is None:
             continue  # no B window on that side within eight years: no end to show
-        if origin is not None and close <= origin:
-            continue
         kind: Kind = "a" if index % 2 == 0 else "b"
-        yield kind, (max(begin, origin or begin), close)
+        yield kind, (begin, close)
 
 
 def _last_end(timeline: Timeline, moment: datetime) -> datetime | None:

@@ -146,6 +146,7 @@ class Timeline:
     """The windows of one rule: a maintenance rule's windows, an A/B switch's B windows."""
 
     reach = timedelta(days=2)  # at least the longest single window
+    begins: datetime | None = None  # the instant the rule starts to govern (None: always)
 
     def raw(self, start: datetime, end: datetime) -> list[Window]:
         """Unmerged windows including all that touch [start, end] (maybe a few more)."""
@@ -249,14 +250,15 @@ class WeeklyTimeline(Timeline):
 
 
 class AlternateTimeline(Timeline):
-    """B windows of an alternation A, B, A, … of `half` each from `origin` (both ways)."""
+    """B windows of an alternation A, B, A, … of `half` each from `origin` on."""
 
     def __init__(self, origin: datetime, half: timedelta) -> None:
         self.origin, self.reach = origin, half
+        self.begins = origin  # SPEC §2: A from `start`, nothing governed before it
 
     def raw(self, start: datetime, end: datetime) -> list[Window]:
         period = 2 * self.reach
-        first = (start - self.origin) // period - 1
+        first = max(0, (start - self.origin) // period - 1)
         last = (end - self.origin) // period + 1
         return [
             (self.origin + k * period + self.reach, self.origin + (k + 1) * period)
@@ -264,7 +266,8 @@ class AlternateTimeline(Timeline):
         ]
 
     def started_before(self, moment: datetime) -> bool:
-        return True
+        """SPEC §2: a switch by `every` + `start` governs nothing before `start`."""
+        return moment >= self.origin
 
 
 def timeline_for(rule: Rule, zone: ZoneInfo) -> Timeline:
@@ -406,6 +409,9 @@ class Schedule:
             if not flows:
                 continue
             if isinstance(rule, AbSwitchRule):
+                begins = entry.timeline.begins
+                if begins is not None and moment < begins:
+                    continue
                 on_b = span.inside(moment)
                 layers.append(((1, 0, 0, -entry.index), _switch_states(entry, on_b, flows)))
             elif span.inside(moment):
@@ -487,7 +493,8 @@ class Schedule:
         changes: dict[datetime, set[int]] = {}
         for entry in self._entries:
             span = spans[entry.index]
-            for moment in itertools.chain(span.starts, span.ends):
+            begins = () if entry.timeline.begins is None else (entry.timeline.begins,)
+            for moment in itertools.chain(span.starts, span.ends, begins):
                 if start <= moment < end:
                     changes.setdefault(moment, set()).add(entry.index)
         for override in overrides:
