@@ -58,6 +58,7 @@ RETRY_JOB = "retry"
 OVERRIDES_JOB = "overrides"
 OVERRIDE_POLL = timedelta(seconds=2)  # how soon an override set by another process acts
 RETRY_FIRST = timedelta(seconds=5)
+STOP_GRACE_S = 5.0  # on stop, how long passes in flight may finish before they are cut off
 
 
 def load_checked(path: Path) -> Config:
@@ -210,11 +211,11 @@ class Scheduler:
         return await self._start_pass()  # plans the first wake-up before its own work
 
     async def stop(self) -> None:
-        """Stop waking up, let an in-flight pass finish its verifications, release all."""
+        """Stop waking up, let passes in flight finish (up to STOP_GRACE_S), release all."""
         self._closed = True
         if self._aps is not None and self._aps.running:
             self._aps.shutdown(wait=False)
-        await self._lanes.drain()
+        await self._lanes.stop(STOP_GRACE_S)
         await asyncio.gather(*self._wakes, return_exceptions=True)
         await self.close()
         self._publish_state(SchedulerStatus.STOPPED)

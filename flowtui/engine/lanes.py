@@ -59,17 +59,29 @@ class Lanes(Generic[Result]):
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
+    async def stop(self, grace: float) -> None:
+        """Let running passes finish for up to `grace` seconds, then cancel what is left (a
+        change cut off leaves its intent open, and the next start re-verifies it)."""
+        try:
+            await asyncio.wait_for(self.drain(), grace)
+        except TimeoutError:
+            for task in list(self._tasks.values()):
+                task.cancel()
+            await self.drain()
+
     async def _drive(self, unit: str) -> None:
         try:
             while (request := self._waiting.pop(unit, None)) is not None:
                 try:
                     result = await self._run(unit, request.at, request.full)
-                except BaseException as exc:
+                except asyncio.CancelledError:
+                    for waiter in request.waiters:
+                        waiter.cancel()
+                    raise
+                except Exception as exc:  # the waiters raise it: nothing is swallowed here
                     for waiter in request.waiters:
                         if not waiter.done():
                             waiter.set_exception(exc)
-                    if not isinstance(exc, Exception):
-                        raise
                     continue
                 for waiter in request.waiters:
                     if not waiter.done():
