@@ -421,12 +421,19 @@ class Scheduler:
     # -- running as a daemon ----------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """`start()`, then run until `stop` is set (signals set it); then `stop()`."""
-        await self.start()
+        """`start()`, then run until `stop` is set (signals set it); then `stop()`. A stop
+        during the start pass (an account stuck in retries) does not wait for it to end."""
+        starting = asyncio.create_task(self.start())
+        stopping = asyncio.create_task(stop.wait())
         try:
-            await stop.wait()
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                starting.result()  # what start raised (config, lock, store) ends the run
+                await stopping
         finally:
+            stopping.cancel()
             await self.stop()
+            await asyncio.gather(starting, return_exceptions=True)
 
     def _publish_state(self, status: SchedulerStatus, holder_pid: int | None = None) -> None:
         self.bus.publish(SchedulerState(status, self.clock.now(), self.next_transition, holder_pid))

@@ -402,8 +402,9 @@ class Reconciler:
     # -- units --------------------------------------------------------------------------
 
     def units(self) -> list[str]:
-        """The independent lanes of work: one per account, one per A/B switch."""
-        accounts = [f"{ACCOUNT}{name}" for name in sorted(self._used)]
+        """The independent lanes of work: one per account (an override may govern a flow
+        that no rule names), one per A/B switch."""
+        accounts = [f"{ACCOUNT}{name}" for name in sorted(self.config.accounts)]
         return accounts + [f"{SWITCH}{name}" for name in sorted(self._switches)]
 
     async def converge(self, now: datetime, *, full: bool = True) -> Report:
@@ -472,7 +473,7 @@ class Reconciler:
         flows it has; None when not listed now), and report the account's error if any."""
         readings: dict[FlowRef, Reading] | None = None
         error = self.provider_errors.get(account)
-        if error is not None:
+        if error is not None and account in self._used:  # unused, it cannot fail a pass
             report.account_errors[account] = str(error)
         elif account in self._listed and (full or account not in self._known):
             listing = await self._list(account)

@@ -61,6 +61,8 @@ SCREEN_KEYS: tuple[tuple[str, type[DOMNode]], ...] = (
 PIN_FALLBACK = timedelta(hours=24)  # pin length when a governing rule has no next change
 MAX_ERROR_NOTES = 3
 
+CONFIG_WARNING_S = 30  # a problem in the operator's file stays up long enough to be read
+
 
 class FlowtuiApp(App[None]):
     """`FlowtuiApp(control)`; `scheduler` is the in-process scheduler link, if any."""
@@ -415,7 +417,8 @@ class FlowtuiApp(App[None]):
         known = [binding_id for binding_id, _, _, _ in self.keymap_rows()]
         for binding_id in sorted(set(self.keymap) - set(known)):
             hint = did_you_mean(binding_id, known) or "press ? for the ids"
-            self.notify(f"[keys]: no key with id {binding_id!r} ({hint})", severity="warning")
+            message = f"[keys]: no key with id {binding_id!r} ({hint})"
+            self.notify(message, severity="warning", timeout=CONFIG_WARNING_S)
 
     def keymap_rows(self) -> list[tuple[str, str, str, str]]:
         """(binding id, key, description, where) of every remappable key, as mapped now."""
