@@ -488,7 +488,11 @@ class Schedule:
         self, start: datetime, end: datetime, priors: PriorStates, overrides: list[Override]
     ) -> Iterator[list[Transition]]:
         """The transitions of each instant in [start, end) where some may happen, in time
-        order (a batch may be empty)."""
+        order (a batch may be empty).
+
+        Flows governed by the same rules in the same roles (and without an override) always
+        share one decision — which layer wins — so it is worked out once per such class at
+        each instant where one of its rules changes; only a change emits per flow."""
         spans = self._spans(start - _TICK, end)
         changes: dict[datetime, set[int]] = {}
         for entry in self._entries:
@@ -497,35 +501,21 @@ class Schedule:
             for moment in itertools.chain(span.starts, span.ends, begins):
                 if start <= moment < end:
                     changes.setdefault(moment, set()).add(entry.index)
+        pinned: dict[FlowKey, list[Override]] = {}
         for override in overrides:
+            pinned.setdefault(override.flow, []).append(override)
             if start <= override.until < end:
-                changes.setdefault(override.until, set())
-        by_index = {entry.index: entry for entry in self._entries}
-        members: dict[FlowKey, list[_Entry]] = {}
-        for entry in self._entries:
-            for flow in entry.flows:
-                members.setdefault(flow, []).append(entry)
-        current = self._evaluate(start - _TICK, self._entries, spans, priors, overrides, True)
+                changes.setdefault(override.until, set()).add(-1)
+        classes = _FlowClasses(self._entries, spans, priors, pinned)
+        current = [classes.decide(number, start - _TICK) for number in range(len(classes))]
         for moment in sorted(changes):
-            affected = frozenset().union(
-                *(by_index[i].flows for i in changes[moment]),
-                (o.flow for o in overrides if o.until == moment),
-            )
-            entries = {e.index: e for flow in affected for e in members.get(flow, ())}
-            now = self._evaluate(moment, entries.values(), spans, priors, overrides, True, affected)
-            batch = []
-            for flow in affected:
-                before, after = current.get(flow), now.get(flow)
-                old = before.state if before else None
-                new = after.state if after else None
-                if old != new:
-                    rule = (after or before).rule  # type: ignore[union-attr]
-                    batch.append(Transition(moment, rule, flow, old, new))
-                if after is None:
-                    current.pop(flow, None)
-                else:
-                    current[flow] = after
-            yield sorted(batch, key=lambda t: (t.rule, str(t.flow)))
+            batch: list[Transition] = []
+            for number in classes.changed_by(changes[moment]):
+                before, after = current[number], classes.decide(number, moment)
+                if before != after:
+                    current[number] = after
+                    batch.extend(classes.transitions(number, moment, before, after))
+            yield sorted(batch, key=classes.order)
 
     def next_transition(
         self,
@@ -545,6 +535,156 @@ class Schedule:
                     return batch[0]
             begin += horizon
         return None
+
+
+# -- transitions by classes of flows ---------------------------------------------------
+
+# Which layer decides a class's flows: ("override", position in the flow's overrides),
+# ("switch", entry index, group B on), ("inside" | "after", entry index), or None.
+Decision = tuple[str, int] | tuple[str, int, bool] | None
+_ROLE_A, _ROLE_B = 1, 2
+
+
+class _FlowClasses:
+    """The governed flows grouped by (rule, role) signature, for `_transition_batches`."""
+
+    def __init__(
+        self,
+        entries: list[_Entry],
+        spans: Mapping[int, _Span],
+        priors: PriorStates,
+        pinned: Mapping[FlowKey, list[Override]],
+    ) -> None:
+        self._entries = {entry.index: entry for entry in entries}
+        self._spans = spans
+        self._priors = priors
+        self._pinned = pinned
+        signatures: dict[FlowKey, list[tuple[int, int]]] = {flow: [] for flow in pinned}
+        for entry in entries:
+            for flow in entry.flows:
+                role = _ROLE_B if flow in entry.group_b else _ROLE_A if flow in entry.group_a else 0
+                signatures.setdefault(flow, []).append((entry.index, role))
+        grouped: dict[tuple[object, ...], list[FlowKey]] = {}
+        for flow, signature in signatures.items():
+            key = (*signature, flow) if flow in pinned else tuple(signature)
+            grouped.setdefault(key, []).append(flow)
+        self._members = list(grouped.values())
+        self._signatures = [tuple(signatures[flows[0]]) for flows in self._members]
+        self._by_entry: dict[int, list[int]] = {-1: []}
+        for number, (flows, signature) in enumerate(
+            zip(self._members, self._signatures, strict=True)
+        ):
+            for index, _ in signature:
+                self._by_entry.setdefault(index, []).append(number)
+            if flows[0] in pinned:
+                self._by_entry[-1].append(number)
+        self._plans = [self._plan(signature) for signature in self._signatures]
+        # Maintenance entries: the state inside their windows, and after them (None:
+        # restore to recorded prior states, which may differ per flow).
+        self._fixed: dict[int, tuple[Target, Target]] = {
+            entry.index: (entry.rule.state, _after_state(entry.rule, priors))
+            for entry in entries
+            if isinstance(entry.rule, MaintenanceRule)
+        }
+        self._names = {flow: str(flow) for flows in self._members for flow in flows}
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def _plan(
+        self, signature: Iterable[tuple[int, int]]
+    ) -> tuple[list[tuple[int, _Span]], int | None, list[tuple[int, _Span]]]:
+        """A class's layers in the order `decide` tries them: its maintenance entries by
+        rank inside a window, its first switch, its maintenance entries by rank after."""
+        entries = [self._entries[index] for index, _ in signature]
+        rules = [(e.index, e.rule) for e in entries if isinstance(e.rule, MaintenanceRule)]
+        inside = sorted(
+            rules, key=lambda item: _rank(item[0], item[1], item[1].state is State.DISABLED)
+        )
+        after = sorted(rules, key=lambda item: _rank(item[0], item[1], item[1].after == "disabled"))
+        switches = [e.index for e in entries if isinstance(e.rule, AbSwitchRule)]
+        return (
+            [(index, self._spans[index]) for index, _ in reversed(inside)],
+            min(switches, default=None),
+            [(index, self._spans[index]) for index, _ in reversed(after)],
+        )
+
+    def changed_by(self, indexes: Iterable[int]) -> list[int]:
+        """The classes an instant may change: those of the entries with a window edge then
+        (-1: an override ends)."""
+        found: set[int] = set()
+        for index in indexes:
+            found.update(self._by_entry.get(index, ()))
+        return sorted(found)
+
+    def decide(self, number: int, moment: datetime) -> Decision:
+        """Which layer governs the flows of class `number` at `moment`: an override, else
+        an open window (highest rank first), else the first switch, else the highest
+        `after` of a window that has been (ranks as in `Schedule._layers`)."""
+        overrides = self._pinned.get(self._members[number][0], ())
+        for position in reversed(range(len(overrides))):
+            if overrides[position].until > moment:
+                return ("override", position)
+        windows, switch, afters = self._plans[number]
+        for index, span in windows:
+            if span.inside(moment):
+                return ("inside", index)
+        if switch is not None:
+            return ("switch", switch, self._spans[switch].inside(moment))
+        for index, span in afters:
+            if span.after(moment):
+                return ("after", index)
+        return None
+
+    def _state(self, flow: FlowKey, decision: Decision) -> tuple[Target, str]:
+        """The desired state of `flow` under `decision` and who wants it."""
+        if decision is None:
+            return None, ""
+        if decision[0] == "override":
+            return self._pinned[flow][decision[1]].state, OVERRIDE
+        entry = self._entries[decision[1]]
+        name = entry.rule.name
+        if decision[0] == "switch":
+            on = (flow in entry.group_b) == decision[2]  # type: ignore[misc]
+            return (State.ENABLED if on else State.DISABLED), name
+        inside, after = self._fixed[decision[1]]
+        if decision[0] == "inside":
+            return inside, name
+        return after or self._priors[name].get(flow, RESTORE), name  # type: ignore[call-overload]
+
+    def _per_flow(self, decision: Decision) -> bool:
+        """Whether flows of one class may differ under `decision`: `after = "restore"`
+        with recorded prior states."""
+        return decision is not None and decision[0] == "after" and not self._fixed[decision[1]][1]
+
+    def transitions(
+        self, number: int, moment: datetime, before: Decision, after: Decision
+    ) -> Iterator[Transition]:
+        """The flows of class `number` whose state changes from `before` to `after`."""
+        flows = self._members[number]
+        uniform = not (self._per_flow(before) or self._per_flow(after))
+        for flow in flows[:1] if uniform else flows:
+            old, old_rule = self._state(flow, before)
+            new, new_rule = self._state(flow, after)
+            if old != new:
+                rule = new_rule if after is not None else old_rule
+                changed = flows if uniform else (flow,)
+                yield from (Transition(moment, rule, each, old, new) for each in changed)
+
+    def order(self, transition: Transition) -> tuple[str, str]:
+        return transition.rule, self._names[transition.flow]
+
+
+def _after_state(rule: MaintenanceRule, priors: PriorStates) -> Target:
+    if rule.after != RESTORE:
+        return State(rule.after)
+    return None if priors.get(rule.name) else RESTORE
+
+
+def _rank(index: int, rule: MaintenanceRule, disabled: bool) -> tuple[int, bool, int]:
+    """Precedence among maintenance layers of one kind: priority, then disabled, then the
+    first in the file."""
+    return rule.priority, disabled, -index
 
 
 def _switch_states(

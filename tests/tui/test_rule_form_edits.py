@@ -18,8 +18,8 @@ from flowtui.tui.rule_edits import (
     RuleEditError,
     field_texts,
     form_fields,
-    rule_fields,
     rule_edit,
+    rule_fields,
     text_datetime,
 )
 
