@@ -30,7 +30,7 @@ import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flowtui.config import (
@@ -80,9 +80,9 @@ class DesiredState:
     reason: str
 
 
-@dataclass(frozen=True, order=True)
-class Transition:
-    """The desired state of `flow` changes at `at` (UTC) because of `rule`."""
+class Transition(NamedTuple):
+    """The desired state of `flow` changes at `at` (UTC) because of `rule`. (A named
+    tuple: a week of a thousand rules makes tens of thousands.)"""
 
     at: datetime
     rule: str
@@ -507,10 +507,11 @@ class Schedule:
             if start <= override.until < end:
                 changes.setdefault(override.until, set()).add(-1)
         classes = _FlowClasses(self._entries, spans, priors, pinned)
+        classes.advance([entry.index for entry in self._entries], start - _TICK)
         current = [classes.decide(number, start - _TICK) for number in range(len(classes))]
         for moment in sorted(changes):
             batch: list[Transition] = []
-            for number in classes.changed_by(changes[moment]):
+            for number in classes.advance(changes[moment], moment):
                 before, after = current[number], classes.decide(number, moment)
                 if before != after:
                     current[number] = after
@@ -542,11 +543,14 @@ class Schedule:
 # Which layer decides a class's flows: ("override", position in the flow's overrides),
 # ("switch", entry index, group B on), ("inside" | "after", entry index), or None.
 Decision = tuple[str, int] | tuple[str, int, bool] | None
+_Plan = tuple[tuple[int, ...], int | None, tuple[int, ...]]
 _ROLE_A, _ROLE_B = 1, 2
 
 
 class _FlowClasses:
-    """The governed flows grouped by (rule, role) signature, for `_transition_batches`."""
+    """The governed flows grouped by (rule, role) signature, for `_transition_batches`.
+    Which windows are open (and which have been) changes only at an entry's own edges, so
+    it is kept per entry and updated there (`advance`); `decide` only reads it."""
 
     def __init__(
         self,
@@ -561,24 +565,30 @@ class _FlowClasses:
         self._pinned = pinned
         signatures: dict[FlowKey, list[tuple[int, int]]] = {flow: [] for flow in pinned}
         for entry in entries:
-            for flow in entry.flows:
-                role = _ROLE_B if flow in entry.group_b else _ROLE_A if flow in entry.group_a else 0
-                signatures.setdefault(flow, []).append((entry.index, role))
+            if isinstance(entry.rule, AbSwitchRule):
+                for flow in entry.flows:
+                    role = _ROLE_B if flow in entry.group_b else _ROLE_A
+                    signatures.setdefault(flow, []).append((entry.index, role))
+            else:
+                for flow in entry.flows:
+                    signatures.setdefault(flow, []).append((entry.index, 0))
         grouped: dict[tuple[object, ...], list[FlowKey]] = {}
         for flow, signature in signatures.items():
             key = (*signature, flow) if flow in pinned else tuple(signature)
             grouped.setdefault(key, []).append(flow)
         self._members = list(grouped.values())
-        self._signatures = [tuple(signatures[flows[0]]) for flows in self._members]
         self._by_entry: dict[int, list[int]] = {-1: []}
-        for number, (flows, signature) in enumerate(
-            zip(self._members, self._signatures, strict=True)
-        ):
-            for index, _ in signature:
+        plans: dict[tuple[int, ...], _Plan] = {}
+        self._plans: list[_Plan] = []
+        for number, flows in enumerate(self._members):
+            indexes = tuple(index for index, _ in signatures[flows[0]])
+            for index in indexes:
                 self._by_entry.setdefault(index, []).append(number)
             if flows[0] in pinned:
                 self._by_entry[-1].append(number)
-        self._plans = [self._plan(signature) for signature in self._signatures]
+            if indexes not in plans:
+                plans[indexes] = self._plan(indexes)
+            self._plans.append(plans[indexes])
         # Maintenance entries: the state inside their windows, and after them (None:
         # restore to recorded prior states, which may differ per flow).
         self._fixed: dict[int, tuple[Target, Target]] = {
@@ -586,53 +596,60 @@ class _FlowClasses:
             for entry in entries
             if isinstance(entry.rule, MaintenanceRule)
         }
-        self._names = {flow: str(flow) for flows in self._members for flow in flows}
+        self._inside: dict[int, bool] = {}
+        self._after: dict[int, bool] = {}
+        self._names: dict[FlowKey, str] = {}
 
     def __len__(self) -> int:
         return len(self._members)
 
-    def _plan(
-        self, signature: Iterable[tuple[int, int]]
-    ) -> tuple[list[tuple[int, _Span]], int | None, list[tuple[int, _Span]]]:
+    def _plan(self, indexes: Iterable[int]) -> _Plan:
         """A class's layers in the order `decide` tries them: its maintenance entries by
-        rank inside a window, its first switch, its maintenance entries by rank after."""
-        entries = [self._entries[index] for index, _ in signature]
-        rules = [(e.index, e.rule) for e in entries if isinstance(e.rule, MaintenanceRule)]
-        inside = sorted(
-            rules, key=lambda item: _rank(item[0], item[1], item[1].state is State.DISABLED)
-        )
-        after = sorted(rules, key=lambda item: _rank(item[0], item[1], item[1].after == "disabled"))
-        switches = [e.index for e in entries if isinstance(e.rule, AbSwitchRule)]
+        rank inside a window, its first switch, its maintenance entries by rank after
+        (ranks as in `Schedule._layers`)."""
+        rules = [
+            (index, rule)
+            for index in indexes
+            if isinstance(rule := self._entries[index].rule, MaintenanceRule)
+        ]
+        inside = sorted(rules, key=lambda item: _rank(*item, item[1].state is State.DISABLED))
+        after = sorted(rules, key=lambda item: _rank(*item, item[1].after == "disabled"))
+        switches = [i for i in indexes if isinstance(self._entries[i].rule, AbSwitchRule)]
         return (
-            [(index, self._spans[index]) for index, _ in reversed(inside)],
+            tuple(index for index, _ in reversed(inside)),
             min(switches, default=None),
-            [(index, self._spans[index]) for index, _ in reversed(after)],
+            tuple(index for index, _ in reversed(after)),
         )
 
-    def changed_by(self, indexes: Iterable[int]) -> list[int]:
-        """The classes an instant may change: those of the entries with a window edge then
-        (-1: an override ends)."""
+    def advance(self, indexes: Iterable[int], moment: datetime) -> list[int]:
+        """Bring the entries `indexes` (-1: an override ends) to `moment`; the classes
+        that may change then."""
         found: set[int] = set()
         for index in indexes:
+            if index >= 0:
+                span = self._spans[index]
+                self._inside[index] = span.inside(moment)
+                self._after[index] = span.after(moment)
             found.update(self._by_entry.get(index, ()))
         return sorted(found)
 
     def decide(self, number: int, moment: datetime) -> Decision:
-        """Which layer governs the flows of class `number` at `moment`: an override, else
-        an open window (highest rank first), else the first switch, else the highest
-        `after` of a window that has been (ranks as in `Schedule._layers`)."""
+        """Which layer governs the flows of class `number` at `moment` (its entries
+        advanced to it): an override, else the highest open window, else the first switch,
+        else the highest `after` of a window that has been."""
         overrides = self._pinned.get(self._members[number][0], ())
         for position in reversed(range(len(overrides))):
             if overrides[position].until > moment:
                 return ("override", position)
         windows, switch, afters = self._plans[number]
-        for index, span in windows:
-            if span.inside(moment):
+        inside = self._inside
+        for index in windows:
+            if inside[index]:
                 return ("inside", index)
         if switch is not None:
-            return ("switch", switch, self._spans[switch].inside(moment))
-        for index, span in afters:
-            if span.after(moment):
+            return ("switch", switch, inside[switch])
+        for index in afters:
+            if self._after[index]:
                 return ("after", index)
         return None
 
@@ -672,7 +689,11 @@ class _FlowClasses:
                 yield from (Transition(moment, rule, each, old, new) for each in changed)
 
     def order(self, transition: Transition) -> tuple[str, str]:
-        return transition.rule, self._names[transition.flow]
+        """Within an instant: by rule, then flow."""
+        name = self._names.get(transition.flow)
+        if name is None:
+            name = self._names[transition.flow] = str(transition.flow)
+        return transition.rule, name
 
 
 def _after_state(rule: MaintenanceRule, priors: PriorStates) -> Target:

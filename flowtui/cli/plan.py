@@ -23,7 +23,7 @@ from flowtui.cli.check import load_or_exit
 from flowtui.cli.context import CliContext, fail
 from flowtui.cli.plan_against import FORMATS, plan_against
 from flowtui.config import Config
-from flowtui.rules import Override, PriorStates, Schedule, Target, Transition
+from flowtui.rules import FlowKey, Override, PriorStates, Schedule, Target, Transition
 
 
 def _start(text: str | None, zone: ZoneInfo) -> datetime:
@@ -83,14 +83,6 @@ def _zones(config: Config) -> ZoneOf:
 
 
 @cache
-def _instant(at: datetime, zone: ZoneInfo) -> tuple[str, str, str]:
-    """`at` in UTC and local ISO 8601 and the zone's name; every flow of a rule shares an
-    instant, so each is formatted once."""
-    local = at.astimezone(zone)
-    return at.isoformat(), local.isoformat(), str(local.tzinfo)
-
-
-@cache
 def _quoted(text: str) -> str:
     return json.dumps(text)
 
@@ -98,13 +90,24 @@ def _quoted(text: str) -> str:
 def json_lines(zone_of: ZoneOf, transitions: Iterable[Transition]) -> Iterable[str]:
     """One JSON object per transition: at, local, timezone, rule, flow, from, to (what
     json.dumps writes, key order and spacing included)."""
-    for transition in transitions:
-        at, local, zone = _instant(transition.at, zone_of(transition.rule))
+    flows: dict[FlowKey, str] = {}
+    for at, rule, flow, old, new in transitions:
+        if (quoted := flows.get(flow)) is None:
+            quoted = flows[flow] = json.dumps(str(flow))
         yield (
-            f'{{"at": "{at}", "local": "{local}", "timezone": {_quoted(zone)}, '
-            f'"rule": {_quoted(transition.rule)}, "flow": {_quoted(str(transition.flow))}, '
-            f'"from": "{_state(transition.from_state)}", "to": "{_state(transition.to_state)}"}}'
+            f'{_json_head(at, rule, zone_of(rule))}"flow": {quoted}, '
+            f'"from": "{_state(old)}", "to": "{_state(new)}"}}'
         )
+
+
+@cache
+def _json_head(at: datetime, rule: str, zone: ZoneInfo) -> str:
+    """The keys every flow a rule changes at one instant shares."""
+    local = at.astimezone(zone)
+    return (
+        f'{{"at": "{at.isoformat()}", "local": "{local.isoformat()}", '
+        f'"timezone": {_quoted(str(local.tzinfo))}, "rule": {_quoted(rule)}, '
+    )
 
 
 @cache
