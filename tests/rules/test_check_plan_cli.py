@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -98,6 +100,90 @@ def test_check_prints_five_located_errors_for_five_mistakes(
     assert "hour" in lines[2]
     assert "unknown key 'duraton' (hint: did you mean 'duration'?)" in lines[3]
     assert "'two days' is not a duration" in lines[4]
+
+
+ISSUE_FIVE = """\
+[accounts.shop]
+kind = "diga"
+token_env = "SHOP_TOKEN"
+
+[[maintenance]]
+name = "nightly"
+flows = ["shop:1"]
+cron = "0 25 * * *"
+duraton = "2h"
+timezone = "Europe/Berlim"
+
+[[ab_switch]]
+name = "exp"
+a = ["shop:1", "shpo:9"]
+b = ["shop:1"]
+every = "12h"
+start = 2026-01-01T00:00:00Z
+"""
+
+
+def test_five_mistakes_of_every_kind_in_one_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema (unknown key, bad cron, bad zone), a reference and a cross-rule check, all
+    reported by one run, each at its line and column."""
+    monkeypatch.setenv("SHOP_TOKEN", "x")
+    path = tmp_path / "schedules.toml"
+    path.write_text(ISSUE_FIVE)
+    code, out, err = run("--config", str(path), "check")
+    assert (code, out) == (2, "")
+    located = [line.split(": error: ") for line in err.splitlines()]
+    assert [where for where, _ in located] == [
+        f"{path}:8:1",
+        f"{path}:9:1",
+        f"{path}:10:1",
+        f"{path}:14:16",
+        f"{path}:15:6",
+    ]
+    messages = [message for _, message in located]
+    assert "the last value" not in messages[0]
+    assert "hour value 25 is higher than the maximum (23)" in messages[0]
+    assert "unknown key 'duraton' (hint: did you mean 'duration'?)" in messages[1]
+    assert "unknown time zone 'Europe/Berlim'" in messages[2]
+    assert "unknown account 'shpo' in 'shpo:9' (hint: did you mean 'shop'?)" in messages[3]
+    assert "shop:1 is in both groups of switch 'exp'" in messages[4]
+
+
+KEYS = """\
+[accounts.shop]
+kind = "diga"
+token_env = "SHOP_TOKEN"
+
+[keys]
+enable = "d"
+bogus_id = "z"
+quit = "tab"
+rule_edit = "n"
+help = "f1"
+"""
+
+
+def test_keys_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_TOKEN", "x")
+    path = tmp_path / "schedules.toml"
+    path.write_text(KEYS)
+    code, _, err = run("--config", str(path), "check")
+    assert code == 2
+    assert [line.split(": error: ")[1] for line in err.splitlines()] == [
+        "[keys]: 'd' for enable is also the key of disable (flows)"
+        " (hint: give each action its own key, or remap the other one too)",
+        "[keys]: no action with id 'bogus_id' (hint: press ? in the app for the ids)",
+        "[keys]: 'tab' for quit is the built-in key for focus next (hint: choose another key)",
+        "[keys]: 'n' for rule_edit is also the key of rule_new_window (schedules)"
+        " (hint: give each action its own key, or remap the other one too)",
+    ]
+    assert [line.split(": error: ")[0] for line in err.splitlines()] == [
+        f"{path}:6:1",
+        f"{path}:7:1",
+        f"{path}:8:1",
+        f"{path}:9:1",
+    ]
 
 
 CONFLICTS = """\
@@ -229,3 +315,57 @@ def test_plan_uses_overrides_and_prior_states_from_the_store(tmp_path: Path) -> 
         ("03:00", "crm:517", "disabled", "enabled"),
         ("03:00", "support:*", "disabled", "restore"),
     ]
+
+
+def test_cross_rule_checks_run_when_other_keys_are_wrong(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("S_TOKEN", "x")
+    path = tmp_path / "schedules.toml"
+    broken = CONFLICTS.replace('duration = "2h"', 'duration = "2h"\nstate = "on"')
+    path.write_text('[settings]\nresync = "often"\n' + broken)
+    code, _, err = run("--config", str(path), "check")
+    assert code == 2
+    messages = [line.split(": error: ")[1] for line in err.splitlines()]
+    assert messages[0].startswith("'often' is not a duration")
+    assert messages[1].startswith("rule 'too-long': duration 2h is longer than the time")
+    assert messages[2].startswith("state 'on' is not allowed")
+    assert messages[3].startswith("s:1 is in both groups of switch 'one'")
+    assert sum("is governed by two switches" in message for message in messages) == 3
+
+
+def test_plan_timeline_draws_the_week() -> None:
+    code, out, _ = run(
+        "--config", str(REPO_EXAMPLE), "plan", "--timeline", "--from", "2027-03-25T10:00:00Z"
+    )
+    assert code == 0
+    header, marker, *lanes, legend = out.splitlines()
+    days = "Thu 25 Fri 26 Sat 27 Sun 28* Mon 29 Tue 30 Wed 31"  # * : Berlin's DST change
+    assert header.split() == days.split()
+    assert "▼ now" in marker
+    assert [lane.split()[0][:12] for lane in lanes] == [
+        "sunday-db-ma",
+        "christmas-fr",
+        "nightly-batc",
+        "new-york-bus",
+        "checkout-exp",
+        "import-alter",
+    ]
+    assert "█" in lanes[0]
+    assert "(times in Europe/Berlin)" in legend
+    code, _, err = run("--config", str(REPO_EXAMPLE), "plan", "--timeline", "--json")
+    assert code == 2
+    assert "--timeline draws a picture" in err
+
+
+def test_the_timeline_renderer_imports_no_textual() -> None:
+    program = (
+        "import sys\n"
+        "from datetime import datetime, UTC\n"
+        "from flowtui.config import load_config\n"
+        "from flowtui.timeline import render_timeline\n"
+        f"render_timeline(load_config(__import__('pathlib').Path({str(REPO_EXAMPLE)!r})),"
+        " datetime(2027, 3, 25, tzinfo=UTC))\n"
+        "assert 'textual' not in sys.modules, 'textual imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True)

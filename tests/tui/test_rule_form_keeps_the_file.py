@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual.app import App
@@ -81,6 +82,7 @@ async def edit_through_the_form(pilot: Any, host: FormHost, name: str, changes: 
     await wait_for(pilot, lambda: host.screen is not form, "the save")
 
 
+@pytest.mark.slow  # twelve saves through the form
 async def test_every_rule_edited_and_paused_through_the_form(tmp_path: Path) -> None:
     path = tmp_path / "schedules.toml"
     shutil.copy(EXAMPLE, path)
@@ -128,7 +130,7 @@ STEPS = st.lists(
 
 
 @settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(steps=STEPS)
 def test_any_sequence_of_edits_touches_only_its_lines_and_undoes(
