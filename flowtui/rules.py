@@ -515,8 +515,9 @@ class Schedule:
                 before, after = current[number], classes.decide(number, moment)
                 if before != after:
                     current[number] = after
-                    batch.extend(classes.transitions(number, moment, before, after))
-            yield sorted(batch, key=classes.order)
+                    classes.emit(number, moment, before, after, batch)
+            classes.sort(batch)
+            yield batch
 
     def next_transition(
         self,
@@ -598,7 +599,7 @@ class _FlowClasses:
         }
         self._inside: dict[int, bool] = {}
         self._after: dict[int, bool] = {}
-        self._names: dict[FlowKey, str] = {}
+        self._names = {flow: str(flow) for flows in self._members for flow in flows}
 
     def __len__(self) -> int:
         return len(self._members)
@@ -674,10 +675,16 @@ class _FlowClasses:
         with recorded prior states."""
         return decision is not None and decision[0] == "after" and not self._fixed[decision[1]][1]
 
-    def transitions(
-        self, number: int, moment: datetime, before: Decision, after: Decision
-    ) -> Iterator[Transition]:
-        """The flows of class `number` whose state changes from `before` to `after`."""
+    def emit(
+        self,
+        number: int,
+        moment: datetime,
+        before: Decision,
+        after: Decision,
+        batch: list[Transition],
+    ) -> None:
+        """Add to `batch` the flows of class `number` whose state changes from `before` to
+        `after`."""
         flows = self._members[number]
         uniform = not (self._per_flow(before) or self._per_flow(after))
         for flow in flows[:1] if uniform else flows:
@@ -686,14 +693,12 @@ class _FlowClasses:
             if old != new:
                 rule = new_rule if after is not None else old_rule
                 changed = flows if uniform else (flow,)
-                yield from (Transition(moment, rule, each, old, new) for each in changed)
+                batch.extend([Transition(moment, rule, each, old, new) for each in changed])
 
-    def order(self, transition: Transition) -> tuple[str, str]:
+    def sort(self, batch: list[Transition]) -> None:
         """Within an instant: by rule, then flow."""
-        name = self._names.get(transition.flow)
-        if name is None:
-            name = self._names[transition.flow] = str(transition.flow)
-        return transition.rule, name
+        names = self._names
+        batch.sort(key=lambda transition: (transition[1], names[transition[2]]))
 
 
 def _after_state(rule: MaintenanceRule, priors: PriorStates) -> Target:
