@@ -31,6 +31,12 @@ def private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def check_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_TOKEN", "x")
+    monkeypatch.setenv("S_TOKEN", "x")
+
+
+@pytest.fixture
 def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in SECRETS:
         monkeypatch.setenv(name, "test-value")
@@ -102,6 +108,18 @@ def test_check_prints_five_located_errors_for_five_mistakes(
     assert "'two days' is not a duration" in lines[4]
 
 
+def check(tmp_path: Path, text: str) -> tuple[int, list[str], list[str]]:
+    """`flowtui check` of `text` (SHOP_TOKEN and S_TOKEN set): exit code, and each
+    problem's place (`file:line:column`) and message."""
+    path = tmp_path / "schedules.toml"
+    path.write_text(text)
+    code, out, err = run("--config", str(path), "check")
+    assert out == "" or code == 0
+    located = [line.split(": error: ") for line in err.splitlines()]
+    places = [where.removeprefix(f"{path}:") for where, _ in located]
+    return code, places, [message for _, message in located]
+
+
 ISSUE_FIVE = """\
 [accounts.shop]
 kind = "diga"
@@ -123,25 +141,13 @@ start = 2026-01-01T00:00:00Z
 """
 
 
-def test_five_mistakes_of_every_kind_in_one_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("check_tokens")
+def test_five_mistakes_of_every_kind_in_one_run(tmp_path: Path) -> None:
     """Schema (unknown key, bad cron, bad zone), a reference and a cross-rule check, all
     reported by one run, each at its line and column."""
-    monkeypatch.setenv("SHOP_TOKEN", "x")
-    path = tmp_path / "schedules.toml"
-    path.write_text(ISSUE_FIVE)
-    code, out, err = run("--config", str(path), "check")
-    assert (code, out) == (2, "")
-    located = [line.split(": error: ") for line in err.splitlines()]
-    assert [where for where, _ in located] == [
-        f"{path}:8:1",
-        f"{path}:9:1",
-        f"{path}:10:1",
-        f"{path}:14:16",
-        f"{path}:15:6",
-    ]
-    messages = [message for _, message in located]
+    code, places, messages = check(tmp_path, ISSUE_FIVE)
+    assert code == 2
+    assert places == ["8:1", "9:1", "10:1", "14:16", "15:6"]
     assert "the last value" not in messages[0]
     assert "hour value 25 is higher than the maximum (23)" in messages[0]
     assert "unknown key 'duraton' (hint: did you mean 'duration'?)" in messages[1]
@@ -164,13 +170,11 @@ help = "f1"
 """
 
 
-def test_keys_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHOP_TOKEN", "x")
-    path = tmp_path / "schedules.toml"
-    path.write_text(KEYS)
-    code, _, err = run("--config", str(path), "check")
+@pytest.mark.usefixtures("check_tokens")
+def test_keys_are_checked(tmp_path: Path) -> None:
+    code, places, messages = check(tmp_path, KEYS)
     assert code == 2
-    assert [line.split(": error: ")[1] for line in err.splitlines()] == [
+    assert messages == [
         "[keys]: 'd' for enable is also the key of disable (flows)"
         " (hint: give each action its own key, or remap the other one too)",
         "[keys]: no action with id 'bogus_id' (hint: press ? in the app for the ids)",
@@ -178,12 +182,7 @@ def test_keys_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         "[keys]: 'n' for rule_edit is also the key of rule_new_window (schedules)"
         " (hint: give each action its own key, or remap the other one too)",
     ]
-    assert [line.split(": error: ")[0] for line in err.splitlines()] == [
-        f"{path}:6:1",
-        f"{path}:7:1",
-        f"{path}:8:1",
-        f"{path}:9:1",
-    ]
+    assert places == ["6:1", "7:1", "8:1", "9:1"]
 
 
 CONFLICTS = """\
@@ -317,16 +316,11 @@ def test_plan_uses_overrides_and_prior_states_from_the_store(tmp_path: Path) -> 
     ]
 
 
-def test_cross_rule_checks_run_when_other_keys_are_wrong(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("S_TOKEN", "x")
-    path = tmp_path / "schedules.toml"
+@pytest.mark.usefixtures("check_tokens")
+def test_cross_rule_checks_run_when_other_keys_are_wrong(tmp_path: Path) -> None:
     broken = CONFLICTS.replace('duration = "2h"', 'duration = "2h"\nstate = "on"')
-    path.write_text('[settings]\nresync = "often"\n' + broken)
-    code, _, err = run("--config", str(path), "check")
+    code, _, messages = check(tmp_path, '[settings]\nresync = "often"\n' + broken)
     assert code == 2
-    messages = [line.split(": error: ")[1] for line in err.splitlines()]
     assert messages[0].startswith("'often' is not a duration")
     assert messages[1].startswith("rule 'too-long': duration 2h is longer than the time")
     assert messages[2].startswith("state 'on' is not allowed")
@@ -369,3 +363,21 @@ def test_the_timeline_renderer_imports_no_textual() -> None:
         "assert 'textual' not in sys.modules, 'textual imported'\n"
     )
     subprocess.run([sys.executable, "-c", program], check=True)
+
+
+def test_plan_json_of_a_generated_file_is_json_dumps_in_instant_order(tmp_path: Path) -> None:
+    """The workload `python -m benchmarks.big_schedules` writes (for timing plan from a
+    shell): every line is exactly what json.dumps writes, and the lines come in instant
+    order."""
+    path = tmp_path / "big.toml"
+    write = [sys.executable, "-m", "benchmarks.big_schedules", str(path), "--rules", "60"]
+    subprocess.run([*write, "--flows", "300"], check=True, cwd=REPO_EXAMPLE.parent)
+    code, out, _ = run(
+        "--config", str(path), "plan", "--json", "--hours", "48", "--from", "2026-11-23T09:00Z"
+    )
+    assert code == 0
+    lines = out.splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert len(rows) > 100
+    assert [json.dumps(row) for row in rows] == lines
+    assert [row["at"] for row in rows] == sorted(row["at"] for row in rows)

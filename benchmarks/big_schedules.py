@@ -1,8 +1,8 @@
 """Write a large schedules.toml (benchmarks.workload: every rule form, three zones, offline
 accounts) for timing `flowtui plan` from a shell:
 
-    python scripts/big_schedules.py big.toml --rules 1000 --flows 10000
-    time flowtui plan --json --hours 168 --config big.toml > /dev/null
+    python -m benchmarks.big_schedules big.toml --rules 1000 --flows 10000
+    time flowtui --config big.toml plan --json --hours 168 > /dev/null
 """
 
 from __future__ import annotations
