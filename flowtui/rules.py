@@ -398,14 +398,12 @@ class Schedule:
         spans: Mapping[int, _Span],
         moment: datetime,
         prior_states: PriorStates,
-        restore_unknown: bool,
-        only: frozenset[FlowKey] | None,
     ) -> list[Layer]:
         layers: list[Layer] = []
         for entry in entries:
             span = spans[entry.index]
             rule = entry.rule
-            flows = entry.flows if only is None else entry.flows & only
+            flows = entry.flows
             if not flows:
                 continue
             if isinstance(rule, AbSwitchRule):
@@ -422,7 +420,7 @@ class Schedule:
             elif span.after(moment):
                 rank = (0, rule.priority, rule.after == "disabled", -entry.index)
                 priors = prior_states.get(rule.name, {})
-                layers.append((rank, _after_states(rule, flows, priors, restore_unknown)))
+                layers.append((rank, _after_states(rule, flows, priors)))
         layers.sort(key=lambda layer: layer[0])
         return layers
 
@@ -433,14 +431,12 @@ class Schedule:
         spans: Mapping[int, _Span],
         prior_states: PriorStates,
         overrides: Iterable[Override],
-        restore_unknown: bool = False,
-        only: frozenset[FlowKey] | None = None,
     ) -> dict[FlowKey, DesiredState]:
         result: dict[FlowKey, DesiredState] = {}
-        for _, states in self._layers(entries, spans, moment, prior_states, restore_unknown, only):
+        for _, states in self._layers(entries, spans, moment, prior_states):
             result.update(states)
         for override in overrides:
-            if override.until > moment and (only is None or override.flow in only):
+            if override.until > moment:
                 result[override.flow] = DesiredState(
                     override.state, OVERRIDE, True, f"override until {override.until.isoformat()}"
                 )
@@ -727,22 +723,16 @@ def _after_states(
     rule: MaintenanceRule,
     flows: Collection[FlowKey],
     priors: Mapping[FlowRef, State],
-    restore_unknown: bool,
 ) -> dict[FlowKey, DesiredState]:
+    """A rule's `after` states; `restore` without a recorded state leaves the flow alone."""
     reason = f"after maintenance window {rule.name!r}: {rule.after}"
     if rule.after != RESTORE:
         return dict.fromkeys(flows, DesiredState(State(rule.after), rule.name, False, reason))
-    states: dict[FlowKey, DesiredState] = (
-        dict.fromkeys(flows, DesiredState(RESTORE, rule.name, False, reason))
-        if restore_unknown
-        else {}
-    )
-    states.update(
-        (flow, DesiredState(state, rule.name, False, reason))
+    return {
+        flow: DesiredState(state, rule.name, False, reason)
         for flow, state in priors.items()
         if flow in flows
-    )
-    return states
+    }
 
 
 # -- module-level API -----------------------------------------------------------------
