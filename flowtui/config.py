@@ -681,7 +681,7 @@ def _salvaged(raw: dict[str, Any]) -> Config:
         name: account
         for name, table in _table(raw.get("accounts")).items()
         if isinstance(table, dict)
-        and (kind := ACCOUNT_KINDS.get(table.get("kind")))  # type: ignore[arg-type]
+        and (kind := ACCOUNT_KINDS.get(str(table.get("kind"))))
         and (account := _salvage(kind, table, {})) is not None
     }
     aliases = {

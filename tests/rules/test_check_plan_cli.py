@@ -381,3 +381,21 @@ def test_plan_json_of_a_generated_file_is_json_dumps_in_instant_order(tmp_path: 
     assert len(rows) > 100
     assert [json.dumps(row) for row in rows] == lines
     assert [row["at"] for row in rows] == sorted(row["at"] for row in rows)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'accounts.a.kind = ["x"]\n',
+        '[[maintenance]]\nname = ["x"]\nflows = "a"\n',
+        '[[ab_switch]]\na = [1, {x = 2}]\nb = "s"\nb_cron = 5\n',
+        "keys = [1]\nflows = {a = 1}\n",
+    ],
+)
+def test_odd_values_are_located_problems_not_tracebacks(tmp_path: Path, text: str) -> None:
+    """What validates of an invalid file feeds the checks across rules; what does not is
+    left out of them, never a crash."""
+    code, places, messages = check(tmp_path, text)
+    assert code == 2
+    assert messages
+    assert all(place.count(":") == 1 for place in places)
