@@ -651,9 +651,10 @@ def examine(text: str, filename: str = "schedules.toml") -> tuple[Config, list[C
 @functools.cache
 def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
     field = model.model_fields[name]
-    if not field.metadata:
-        return TypeAdapter(field.annotation)
-    return TypeAdapter(Annotated[field.annotation, *field.metadata])  # type: ignore[valid-type]
+    annotation: Any = field.annotation
+    if field.metadata:  # constraints such as min_length, kept apart from the annotation
+        annotation = Annotated[(annotation, *field.metadata)]
+    return TypeAdapter(annotation)
 
 
 def _salvage(model: type[_M], table: object, required: Mapping[str, Any]) -> _M | None:
@@ -681,8 +682,8 @@ def _salvaged(raw: dict[str, Any]) -> Config:
         name: account
         for name, table in _table(raw.get("accounts")).items()
         if isinstance(table, dict)
-        and (kind := ACCOUNT_KINDS.get(str(table.get("kind"))))
-        and (account := _salvage(kind, table, {})) is not None
+        and (account_model := ACCOUNT_KINDS.get(str(table.get("kind"))))
+        and (account := _salvage(account_model, table, {})) is not None
     }
     aliases = {
         alias: target
@@ -690,14 +691,16 @@ def _salvaged(raw: dict[str, Any]) -> Config:
         if isinstance(target, str) and _resolves(target, accounts, {})
     }
     rules: dict[str, list[Any]] = {}
-    for kind, model, groups in (
+    forms: tuple[tuple[str, type[_RuleBase], tuple[str, ...]], ...] = (
         ("maintenance", MaintenanceRule, ("flows",)),
         ("ab_switch", AbSwitchRule, ("a", "b")),
-    ):
+    )
+    for kind, model, groups in forms:
         tables = raw.get(kind)
         for table in tables if isinstance(tables, list) else ():
             name = _table(table).get("name")
-            required = {"name": name if isinstance(name, str) else ""} | dict.fromkeys(groups, ())
+            required: dict[str, Any] = {"name": name if isinstance(name, str) else ""}
+            required |= dict.fromkeys(groups, ())
             rule = _salvage(model, table, required) or model.model_construct(**required)
             refs = {
                 group: tuple(

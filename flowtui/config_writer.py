@@ -22,7 +22,7 @@ import tomlkit
 from pydantic import BaseModel, ValidationError
 from tomlkit.container import Container
 from tomlkit.exceptions import ParseError
-from tomlkit.items import AoT, Comment, Table, Whitespace
+from tomlkit.items import AoT, Comment, Item, Table, Whitespace
 from tomlkit.toml_document import TOMLDocument
 
 from flowtui.checks import checked
@@ -76,12 +76,17 @@ def set_paused(name: str, paused: bool) -> Edit:
         table = _find_rule(document, name, kinds=tuple(RULE_MODELS))
         if paused:
             _set_key(table, "paused", True)
-        elif "paused" in table and table.item("paused").trivia.comment:
+        elif "paused" in table and _comment(table, "paused"):
             table["paused"] = False
         elif "paused" in table:
             del table["paused"]
 
     return edit
+
+
+def _comment(table: Table, key: str) -> str:
+    item = table.item(key)
+    return item.trivia.comment if isinstance(item, Item) else ""
 
 
 def edited_text(text: str, edit: Edit) -> str:

@@ -609,8 +609,8 @@ class _FlowClasses:
             for index in indexes
             if isinstance(rule := self._entries[index].rule, MaintenanceRule)
         ]
-        inside = sorted(rules, key=lambda item: _rank(*item, item[1].state is State.DISABLED))
-        after = sorted(rules, key=lambda item: _rank(*item, item[1].after == "disabled"))
+        inside = sorted(rules, key=lambda i: _rank(i[0], i[1], i[1].state is State.DISABLED))
+        after = sorted(rules, key=lambda i: _rank(i[0], i[1], i[1].after == "disabled"))
         switches = [i for i in indexes if isinstance(self._entries[i].rule, AbSwitchRule)]
         return (
             tuple(index for index, _ in reversed(inside)),
@@ -664,7 +664,9 @@ class _FlowClasses:
         inside, after = self._fixed[decision[1]]
         if decision[0] == "inside":
             return inside, name
-        return after or self._priors[name].get(flow, RESTORE), name  # type: ignore[call-overload]
+        if after is not None or not isinstance(flow, FlowRef):  # no prior for account:*
+            return after or RESTORE, name
+        return self._priors[name].get(flow, RESTORE), name
 
     def _per_flow(self, decision: Decision) -> bool:
         """Whether flows of one class may differ under `decision`: `after = "restore"`
