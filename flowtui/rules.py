@@ -540,7 +540,7 @@ class Schedule:
 # Which layer decides a class's flows: ("override", position in the flow's overrides),
 # ("switch", entry index, group B on), ("inside" | "after", entry index), or None.
 Decision = tuple[str, int] | tuple[str, int, bool] | None
-_Plan = tuple[tuple[int, ...], int | None, tuple[int, ...]]
+_Plan = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 _ROLE_A, _ROLE_B = 1, 2
 
 
@@ -602,8 +602,8 @@ class _FlowClasses:
 
     def _plan(self, indexes: Iterable[int]) -> _Plan:
         """A class's layers in the order `decide` tries them: its maintenance entries by
-        rank inside a window, its first switch, its maintenance entries by rank after
-        (ranks as in `Schedule._layers`)."""
+        rank inside a window, its switches in file order (the first that governs yet wins),
+        its maintenance entries by rank after (ranks as in `Schedule._layers`)."""
         rules = [
             (index, rule)
             for index in indexes
@@ -611,10 +611,10 @@ class _FlowClasses:
         ]
         inside = sorted(rules, key=lambda i: _rank(i[0], i[1], i[1].state is State.DISABLED))
         after = sorted(rules, key=lambda i: _rank(i[0], i[1], i[1].after == "disabled"))
-        switches = [i for i in indexes if isinstance(self._entries[i].rule, AbSwitchRule)]
+        switches = sorted(i for i in indexes if isinstance(self._entries[i].rule, AbSwitchRule))
         return (
             tuple(index for index, _ in reversed(inside)),
-            min(switches, default=None),
+            tuple(switches),
             tuple(index for index, _ in reversed(after)),
         )
 
@@ -632,19 +632,21 @@ class _FlowClasses:
 
     def decide(self, number: int, moment: datetime) -> Decision:
         """Which layer governs the flows of class `number` at `moment` (its entries
-        advanced to it): an override, else the highest open window, else the first switch,
-        else the highest `after` of a window that has been."""
+        advanced to it): an override, else the highest open window, else the first switch
+        that governs yet, else the highest `after` of a window that has been."""
         overrides = self._pinned.get(self._members[number][0], ())
         for position in reversed(range(len(overrides))):
             if overrides[position].until > moment:
                 return ("override", position)
-        windows, switch, afters = self._plans[number]
+        windows, switches, afters = self._plans[number]
         inside = self._inside
         for index in windows:
             if inside[index]:
                 return ("inside", index)
-        if switch is not None:
-            return ("switch", switch, inside[switch])
+        for index in switches:
+            begins = self._entries[index].timeline.begins
+            if begins is None or moment >= begins:
+                return ("switch", index, inside[index])
         for index in afters:
             if self._after[index]:
                 return ("after", index)
