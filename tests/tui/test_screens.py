@@ -134,7 +134,7 @@ async def test_schedules_list_rules_and_pause_writes_the_file(
         assert isinstance(screen, SchedulesScreen)
         table = screen.query_one("#rules", DataTable)
         assert column(table, 0) == ["sunday-db", "checkout"]
-        assert column(table, 4)[0] == "Sun 29 02:00 → disabled, Sun 29 04:00 → restore"
+        assert column(table, 4)[0] == "Sun 30 02:00 → disabled, Sun 30 04:00 → restore"
         timeline = str(screen.query_one("#timeline", Static).content)
         assert "▼ now" in timeline
         assert "sunday-db" in timeline
