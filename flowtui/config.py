@@ -7,17 +7,18 @@ file back lives in flowtui.config_writer.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import re
-import tomllib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, NamedTuple
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import tomli as tomllib  # the stdlib's parser, compiled: large files parse 3x faster
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -26,6 +27,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PrivateAttr,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
@@ -55,6 +57,7 @@ SECRET_KEYS = frozenset(
         "client_secret",
     }
 )
+_M = TypeVar("_M", bound=BaseModel)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -502,6 +505,11 @@ class Config(_Model):
         for an unknown account or alias."""
         return resolve_ref(ref, self.accounts, self.flows)
 
+    @property
+    def source_text(self) -> str | None:
+        """The text this configuration was parsed from (None when built in code)."""
+        return None if self._source is None else self._source.text
+
     def problem(
         self, path: Sequence[str | int], message: str, hint: str | None = None
     ) -> ConfigProblem:
@@ -597,6 +605,17 @@ _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 def parse_config(text: str, filename: str = "schedules.toml") -> Config:
     """Parse and validate a schedules.toml text; ConfigError lists every problem."""
+    config, problems = examine(text, filename)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def examine(text: str, filename: str = "schedules.toml") -> tuple[Config, list[ConfigProblem]]:
+    """Every problem of one key or reference, sorted by position, and the configuration: the
+    whole of it when there is none, else the parts that validate (references that resolve
+    only), so that checks across the file (flowtui.checks) still run. ConfigError only for a
+    TOML syntax error, the one problem that hides all others."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -621,13 +640,101 @@ def parse_config(text: str, filename: str = "schedules.toml") -> Config:
     except ValidationError as error:
         problems.extend(_problems_from(error, raw, source))
     if problems or config is None:
-        raise ConfigError(sorted(problems, key=lambda problem: (problem.line, problem.column)))
+        config = _salvaged(raw)
     config._source = source
-    return config
+    return config, sorted(problems, key=lambda problem: (problem.line, problem.column))
+
+
+# -- what validates of an invalid file ------------------------------------------------
+
+
+@functools.cache
+def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    field = model.model_fields[name]
+    annotation: Any = field.annotation
+    if field.metadata:  # constraints such as min_length, kept apart from the annotation
+        annotation = Annotated[(annotation, *field.metadata)]
+    return TypeAdapter(annotation)
+
+
+def _salvage(model: type[_M], table: object, required: Mapping[str, Any]) -> _M | None:
+    """`table` as a `model`: validated when it is valid, else built (unvalidated as a whole)
+    from the keys that validate one by one, `required` filling the required ones missing."""
+    if not isinstance(table, dict):
+        return None
+    try:
+        return model.model_validate(table)
+    except ValidationError:
+        pass
+    names = {field.alias or name: name for name, field in model.model_fields.items()}
+    values = dict(required)
+    for key, value in table.items():
+        if key in names:
+            with contextlib.suppress(ValidationError):
+                values[names[key]] = _adapter(model, names[key]).validate_python(value)
+    return model.model_construct(**values)
+
+
+def _salvaged(raw: dict[str, Any]) -> Config:
+    """The parts of an invalid file that validate; rules keep their place (an invalid rule
+    keeps its valid keys) and only their references that resolve."""
+    accounts = {
+        name: account
+        for name, table in _table(raw.get("accounts")).items()
+        if isinstance(table, dict)
+        and (account_model := ACCOUNT_KINDS.get(str(table.get("kind"))))
+        and (account := _salvage(account_model, table, {})) is not None
+    }
+    aliases = {
+        alias: target
+        for alias, target in _table(raw.get("flows")).items()
+        if isinstance(target, str) and _resolves(target, accounts, {})
+    }
+    rules: dict[str, list[Any]] = {}
+    forms: tuple[tuple[str, type[_RuleBase], tuple[str, ...]], ...] = (
+        ("maintenance", MaintenanceRule, ("flows",)),
+        ("ab_switch", AbSwitchRule, ("a", "b")),
+    )
+    for kind, model, groups in forms:
+        tables = raw.get(kind)
+        for table in tables if isinstance(tables, list) else ():
+            name = _table(table).get("name")
+            required: dict[str, Any] = {"name": name if isinstance(name, str) else ""}
+            required |= dict.fromkeys(groups, ())
+            rule = _salvage(model, table, required) or model.model_construct(**required)
+            refs = {
+                group: tuple(
+                    ref for ref in getattr(rule, group) if _resolves(ref, accounts, aliases)
+                )
+                for group in groups
+            }
+            rules.setdefault(kind, []).append(rule.model_copy(update=refs))
+    keys = {key: value for key, value in _table(raw.get("keys")).items() if isinstance(value, str)}
+    return Config.model_construct(
+        settings=_salvage(Settings, raw.get("settings", {}), {}) or Settings(),
+        accounts=accounts,
+        flows=aliases,
+        maintenance=tuple(rules.get("maintenance", ())),
+        ab_switch=tuple(rules.get("ab_switch", ())),
+        keys=keys,
+    )
+
+
+def _resolves(ref: str, accounts: Collection[str], aliases: Mapping[str, str]) -> bool:
+    try:
+        resolve_ref(ref, accounts, aliases)
+    except UnknownReference:
+        return False
+    return True
 
 
 def load_config(path: Path) -> Config:
     """Read and parse `path`; ConfigError (located at 1:1) when it cannot be read."""
+    return parse_config(read_config_text(path), str(path))
+
+
+def read_config_text(path: Path) -> str:
+    """The text of `path`; ConfigError (located at 1:1) when it cannot be read."""
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as error:
@@ -639,7 +746,7 @@ def load_config(path: Path) -> Config:
         raise ConfigError(
             [ConfigProblem(str(path), 1, 1, f"the file is not UTF-8 text ({error.reason})")]
         ) from None
-    return parse_config(text, str(path))
+    return text
 
 
 def _syntax_hint(message: str) -> str | None:

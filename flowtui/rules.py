@@ -30,7 +30,7 @@ import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flowtui.config import (
@@ -80,9 +80,9 @@ class DesiredState:
     reason: str
 
 
-@dataclass(frozen=True, order=True)
-class Transition:
-    """The desired state of `flow` changes at `at` (UTC) because of `rule`."""
+class Transition(NamedTuple):
+    """The desired state of `flow` changes at `at` (UTC) because of `rule`. (A named
+    tuple: a week of a thousand rules makes tens of thousands.)"""
 
     at: datetime
     rule: str
@@ -398,14 +398,12 @@ class Schedule:
         spans: Mapping[int, _Span],
         moment: datetime,
         prior_states: PriorStates,
-        restore_unknown: bool,
-        only: frozenset[FlowKey] | None,
     ) -> list[Layer]:
         layers: list[Layer] = []
         for entry in entries:
             span = spans[entry.index]
             rule = entry.rule
-            flows = entry.flows if only is None else entry.flows & only
+            flows = entry.flows
             if not flows:
                 continue
             if isinstance(rule, AbSwitchRule):
@@ -422,7 +420,7 @@ class Schedule:
             elif span.after(moment):
                 rank = (0, rule.priority, rule.after == "disabled", -entry.index)
                 priors = prior_states.get(rule.name, {})
-                layers.append((rank, _after_states(rule, flows, priors, restore_unknown)))
+                layers.append((rank, _after_states(rule, flows, priors)))
         layers.sort(key=lambda layer: layer[0])
         return layers
 
@@ -433,14 +431,12 @@ class Schedule:
         spans: Mapping[int, _Span],
         prior_states: PriorStates,
         overrides: Iterable[Override],
-        restore_unknown: bool = False,
-        only: frozenset[FlowKey] | None = None,
     ) -> dict[FlowKey, DesiredState]:
         result: dict[FlowKey, DesiredState] = {}
-        for _, states in self._layers(entries, spans, moment, prior_states, restore_unknown, only):
+        for _, states in self._layers(entries, spans, moment, prior_states):
             result.update(states)
         for override in overrides:
-            if override.until > moment and (only is None or override.flow in only):
+            if override.until > moment:
                 result[override.flow] = DesiredState(
                     override.state, OVERRIDE, True, f"override until {override.until.isoformat()}"
                 )
@@ -488,7 +484,11 @@ class Schedule:
         self, start: datetime, end: datetime, priors: PriorStates, overrides: list[Override]
     ) -> Iterator[list[Transition]]:
         """The transitions of each instant in [start, end) where some may happen, in time
-        order (a batch may be empty)."""
+        order (a batch may be empty).
+
+        Flows governed by the same rules in the same roles (and without an override) always
+        share one decision — which layer wins — so it is worked out once per such class at
+        each instant where one of its rules changes; only a change emits per flow."""
         spans = self._spans(start - _TICK, end)
         changes: dict[datetime, set[int]] = {}
         for entry in self._entries:
@@ -497,35 +497,23 @@ class Schedule:
             for moment in itertools.chain(span.starts, span.ends, begins):
                 if start <= moment < end:
                     changes.setdefault(moment, set()).add(entry.index)
+        pinned: dict[FlowKey, list[Override]] = {}
         for override in overrides:
+            pinned.setdefault(override.flow, []).append(override)
             if start <= override.until < end:
-                changes.setdefault(override.until, set())
-        by_index = {entry.index: entry for entry in self._entries}
-        members: dict[FlowKey, list[_Entry]] = {}
-        for entry in self._entries:
-            for flow in entry.flows:
-                members.setdefault(flow, []).append(entry)
-        current = self._evaluate(start - _TICK, self._entries, spans, priors, overrides, True)
+                changes.setdefault(override.until, set()).add(-1)
+        classes = _FlowClasses(self._entries, spans, priors, pinned)
+        classes.advance([entry.index for entry in self._entries], start - _TICK)
+        current = [classes.decide(number, start - _TICK) for number in range(len(classes))]
         for moment in sorted(changes):
-            affected = frozenset().union(
-                *(by_index[i].flows for i in changes[moment]),
-                (o.flow for o in overrides if o.until == moment),
-            )
-            entries = {e.index: e for flow in affected for e in members.get(flow, ())}
-            now = self._evaluate(moment, entries.values(), spans, priors, overrides, True, affected)
-            batch = []
-            for flow in affected:
-                before, after = current.get(flow), now.get(flow)
-                old = before.state if before else None
-                new = after.state if after else None
-                if old != new:
-                    rule = (after or before).rule  # type: ignore[union-attr]
-                    batch.append(Transition(moment, rule, flow, old, new))
-                if after is None:
-                    current.pop(flow, None)
-                else:
-                    current[flow] = after
-            yield sorted(batch, key=lambda t: (t.rule, str(t.flow)))
+            batch: list[Transition] = []
+            for number in classes.advance(changes[moment], moment):
+                before, after = current[number], classes.decide(number, moment)
+                if before != after:
+                    current[number] = after
+                    classes.emit(number, moment, before, after, batch)
+            classes.sort(batch)
+            yield batch
 
     def next_transition(
         self,
@@ -547,6 +535,184 @@ class Schedule:
         return None
 
 
+# -- transitions by classes of flows ---------------------------------------------------
+
+# Which layer decides a class's flows: ("override", position in the flow's overrides),
+# ("switch", entry index, group B on), ("inside" | "after", entry index), or None.
+Decision = tuple[str, int] | tuple[str, int, bool] | None
+_Plan = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+_ROLE_A, _ROLE_B = 1, 2
+
+
+class _FlowClasses:
+    """The governed flows grouped by (rule, role) signature, for `_transition_batches`.
+    Which windows are open (and which have been) changes only at an entry's own edges, so
+    it is kept per entry and updated there (`advance`); `decide` only reads it."""
+
+    def __init__(
+        self,
+        entries: list[_Entry],
+        spans: Mapping[int, _Span],
+        priors: PriorStates,
+        pinned: Mapping[FlowKey, list[Override]],
+    ) -> None:
+        self._entries = {entry.index: entry for entry in entries}
+        self._spans = spans
+        self._priors = priors
+        self._pinned = pinned
+        signatures: dict[FlowKey, list[tuple[int, int]]] = {flow: [] for flow in pinned}
+        for entry in entries:
+            if isinstance(entry.rule, AbSwitchRule):
+                for flow in entry.flows:
+                    role = _ROLE_B if flow in entry.group_b else _ROLE_A
+                    signatures.setdefault(flow, []).append((entry.index, role))
+            else:
+                for flow in entry.flows:
+                    signatures.setdefault(flow, []).append((entry.index, 0))
+        grouped: dict[tuple[object, ...], list[FlowKey]] = {}
+        for flow, signature in signatures.items():
+            key = (*signature, flow) if flow in pinned else tuple(signature)
+            grouped.setdefault(key, []).append(flow)
+        self._members = list(grouped.values())
+        self._by_entry: dict[int, list[int]] = {-1: []}
+        plans: dict[tuple[int, ...], _Plan] = {}
+        self._plans: list[_Plan] = []
+        for number, flows in enumerate(self._members):
+            indexes = tuple(index for index, _ in signatures[flows[0]])
+            for index in indexes:
+                self._by_entry.setdefault(index, []).append(number)
+            if flows[0] in pinned:
+                self._by_entry[-1].append(number)
+            if indexes not in plans:
+                plans[indexes] = self._plan(indexes)
+            self._plans.append(plans[indexes])
+        # Maintenance entries: the state inside their windows, and after them (None:
+        # restore to recorded prior states, which may differ per flow).
+        self._fixed: dict[int, tuple[Target, Target]] = {
+            entry.index: (entry.rule.state, _after_state(entry.rule, priors))
+            for entry in entries
+            if isinstance(entry.rule, MaintenanceRule)
+        }
+        self._inside: dict[int, bool] = {}
+        self._after: dict[int, bool] = {}
+        self._names = {flow: str(flow) for flows in self._members for flow in flows}
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def _plan(self, indexes: Iterable[int]) -> _Plan:
+        """A class's layers in the order `decide` tries them: its maintenance entries by
+        rank inside a window, its switches in file order (the first that governs yet wins),
+        its maintenance entries by rank after (ranks as in `Schedule._layers`)."""
+        rules = [
+            (index, rule)
+            for index in indexes
+            if isinstance(rule := self._entries[index].rule, MaintenanceRule)
+        ]
+        inside = sorted(rules, key=lambda i: _rank(i[0], i[1], i[1].state is State.DISABLED))
+        after = sorted(rules, key=lambda i: _rank(i[0], i[1], i[1].after == "disabled"))
+        switches = sorted(i for i in indexes if isinstance(self._entries[i].rule, AbSwitchRule))
+        return (
+            tuple(index for index, _ in reversed(inside)),
+            tuple(switches),
+            tuple(index for index, _ in reversed(after)),
+        )
+
+    def advance(self, indexes: Iterable[int], moment: datetime) -> list[int]:
+        """Bring the entries `indexes` (-1: an override ends) to `moment`; the classes
+        that may change then."""
+        found: set[int] = set()
+        for index in indexes:
+            if index >= 0:
+                span = self._spans[index]
+                self._inside[index] = span.inside(moment)
+                self._after[index] = span.after(moment)
+            found.update(self._by_entry.get(index, ()))
+        return sorted(found)
+
+    def decide(self, number: int, moment: datetime) -> Decision:
+        """Which layer governs the flows of class `number` at `moment` (its entries
+        advanced to it): an override, else the highest open window, else the first switch
+        that governs yet, else the highest `after` of a window that has been."""
+        overrides = self._pinned.get(self._members[number][0], ())
+        for position in reversed(range(len(overrides))):
+            if overrides[position].until > moment:
+                return ("override", position)
+        windows, switches, afters = self._plans[number]
+        inside = self._inside
+        for index in windows:
+            if inside[index]:
+                return ("inside", index)
+        for index in switches:
+            begins = self._entries[index].timeline.begins
+            if begins is None or moment >= begins:
+                return ("switch", index, inside[index])
+        for index in afters:
+            if self._after[index]:
+                return ("after", index)
+        return None
+
+    def _state(self, flow: FlowKey, decision: Decision) -> tuple[Target, str]:
+        """The desired state of `flow` under `decision` and who wants it."""
+        if decision is None:
+            return None, ""
+        if decision[0] == "override":
+            return self._pinned[flow][decision[1]].state, OVERRIDE
+        entry = self._entries[decision[1]]
+        name = entry.rule.name
+        if decision[0] == "switch":
+            on = (flow in entry.group_b) == decision[2]  # type: ignore[misc]
+            return (State.ENABLED if on else State.DISABLED), name
+        inside, after = self._fixed[decision[1]]
+        if decision[0] == "inside":
+            return inside, name
+        if after is not None or not isinstance(flow, FlowRef):  # no prior for account:*
+            return after or RESTORE, name
+        return self._priors[name].get(flow, RESTORE), name
+
+    def _per_flow(self, decision: Decision) -> bool:
+        """Whether flows of one class may differ under `decision`: `after = "restore"`
+        with recorded prior states."""
+        return decision is not None and decision[0] == "after" and not self._fixed[decision[1]][1]
+
+    def emit(
+        self,
+        number: int,
+        moment: datetime,
+        before: Decision,
+        after: Decision,
+        batch: list[Transition],
+    ) -> None:
+        """Add to `batch` the flows of class `number` whose state changes from `before` to
+        `after`."""
+        flows = self._members[number]
+        uniform = not (self._per_flow(before) or self._per_flow(after))
+        for flow in flows[:1] if uniform else flows:
+            old, old_rule = self._state(flow, before)
+            new, new_rule = self._state(flow, after)
+            if old != new:
+                rule = new_rule if after is not None else old_rule
+                changed = flows if uniform else (flow,)
+                batch.extend([Transition(moment, rule, each, old, new) for each in changed])
+
+    def sort(self, batch: list[Transition]) -> None:
+        """Within an instant: by rule, then flow."""
+        names = self._names
+        batch.sort(key=lambda transition: (transition[1], names[transition[2]]))
+
+
+def _after_state(rule: MaintenanceRule, priors: PriorStates) -> Target:
+    if rule.after != RESTORE:
+        return State(rule.after)
+    return None if priors.get(rule.name) else RESTORE
+
+
+def _rank(index: int, rule: MaintenanceRule, disabled: bool) -> tuple[int, bool, int]:
+    """Precedence among maintenance layers of one kind: priority, then disabled, then the
+    first in the file."""
+    return rule.priority, disabled, -index
+
+
 def _switch_states(
     entry: _Entry, on_b: bool, flows: Iterable[FlowKey]
 ) -> dict[FlowKey, DesiredState]:
@@ -561,22 +727,16 @@ def _after_states(
     rule: MaintenanceRule,
     flows: Collection[FlowKey],
     priors: Mapping[FlowRef, State],
-    restore_unknown: bool,
 ) -> dict[FlowKey, DesiredState]:
+    """A rule's `after` states; `restore` without a recorded state leaves the flow alone."""
     reason = f"after maintenance window {rule.name!r}: {rule.after}"
     if rule.after != RESTORE:
         return dict.fromkeys(flows, DesiredState(State(rule.after), rule.name, False, reason))
-    states: dict[FlowKey, DesiredState] = (
-        dict.fromkeys(flows, DesiredState(RESTORE, rule.name, False, reason))
-        if restore_unknown
-        else {}
-    )
-    states.update(
-        (flow, DesiredState(state, rule.name, False, reason))
+    return {
+        flow: DesiredState(state, rule.name, False, reason)
         for flow, state in priors.items()
         if flow in flows
-    )
-    return states
+    }
 
 
 # -- module-level API -----------------------------------------------------------------

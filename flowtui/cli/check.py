@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import NoReturn
 
 import click
 
+from flowtui.checks import check_text
 from flowtui.cli.context import EXIT_USAGE, CliContext
-from flowtui.config import Config, ConfigError, ConfigProblem, load_config
-from flowtui.rules import conflicts
-
-
-def missing_secrets(config: Config, environ: Mapping[str, str]) -> list[ConfigProblem]:
-    """One problem per secret variable an account names that is unset or empty."""
-    return [
-        config.problem(
-            ("accounts", name, f"{role}_env"),
-            f"environment variable {variable} ({role} of account {name!r}) is not set",
-            f"export {variable} before running flowtui",
-        )
-        for name, account in config.accounts.items()
-        for role, variable in account.secret_envs().items()
-        if not environ.get(variable)
-    ]
+from flowtui.config import Config, ConfigError, ConfigProblem, load_config, read_config_text
 
 
 def report_and_exit(problems: Iterable[ConfigProblem]) -> NoReturn:
@@ -46,8 +32,11 @@ def load_or_exit(cli: CliContext) -> Config:
 @click.pass_obj
 def check(cli: CliContext) -> None:
     """Validate the configuration: every problem located, exit 2 if there is any."""
-    config = load_or_exit(cli)
-    problems = conflicts(config) + missing_secrets(config, os.environ)
+    path = cli.resolved_config_path()
+    try:
+        config, problems = check_text(read_config_text(path), str(path), os.environ)
+    except ConfigError as error:
+        report_and_exit(error.problems)
     if problems:
         report_and_exit(problems)
     click.echo(f"ok: {len(config.accounts)} accounts, {len(config.rules)} rules")

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import getpass
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
 
+from flowtui.changes import read_flows
 from flowtui.cli.audit import parse_ref, state_dir_of
 from flowtui.cli.context import CliContext, fail
-from flowtui.config import ConfigError, load_config
+from flowtui.config import Bitrix24Account, Config, ConfigError, load_config
 from flowtui.durations import parse_duration
 from flowtui.model import FlowRef
+from flowtui.providers.base import NotFound, Provider
+from flowtui.providers.registry import Environment, build_providers
 from flowtui.store import SKIP, AuditRecord, OverrideRecord, SqliteStore, StoreError
 
 
@@ -61,8 +67,11 @@ def override(
     now = datetime.now(UTC)
     end = None if clear else parse_until(until or "", now, _zone(cli))
     who = f"cli:{getpass.getuser()}"
+    state_dir = state_dir_of(cli)
+    if not clear:
+        _refuse_unknown_flows(cli, flows, state_dir)
     try:
-        store = SqliteStore.in_dir(state_dir_of(cli))
+        store = SqliteStore.in_dir(state_dir)
     except StoreError as exc:
         fail(str(exc))
     try:
@@ -72,6 +81,40 @@ def override(
         fail(str(exc))
     finally:
         store.close()
+
+
+def _refuse_unknown_flows(cli: CliContext, flows: Sequence[FlowRef], state_dir: Path) -> None:
+    """Exit 2 (nothing pinned) when a flow is not one its account has: not among a
+    Bitrix24 account's flow_ids, or reported missing by an account that could be read. A
+    pin on it would fail every scheduler pass. Accounts that cannot be read are trusted."""
+    try:
+        config = load_config(cli.resolved_config_path())
+    except ConfigError:
+        return
+    missing = [flow for flow in flows if _unlisted(config, flow)]
+    accounts = {flow.account: config.accounts[flow.account] for flow in flows}
+    providers, _ = build_providers(accounts, Environment(state_dir=state_dir))
+    readable = [flow for flow in flows if flow.account in providers and flow not in missing]
+    if readable:
+        found = asyncio.run(_read(providers, readable))
+        missing += [flow for flow in readable if isinstance(found.get(flow), NotFound)]
+    if missing:
+        names = ", ".join(map(str, missing))
+        fail(f"no such flow: {names} (its account does not have it; nothing pinned)")
+
+
+def _unlisted(config: Config, flow: FlowRef) -> bool:
+    account = config.accounts.get(flow.account)
+    return isinstance(account, Bitrix24Account) and flow.flow_id not in {
+        str(flow_id) for flow_id in account.flow_ids
+    }
+
+
+async def _read(providers: dict[str, Provider], flows: list[FlowRef]) -> dict[FlowRef, object]:
+    try:
+        return dict(await read_flows(providers, flows))
+    finally:
+        await asyncio.gather(*(provider.aclose() for provider in providers.values()))
 
 
 def _apply(

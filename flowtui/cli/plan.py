@@ -1,11 +1,19 @@
-"""`flowtui plan`: the coming transitions of the rules, without touching any platform."""
+"""`flowtui plan`: the coming transitions of the rules, without touching any platform.
+
+Sorted by instant: the UTC time first, each rule's local time beside it. `--timeline`
+draws the app's week picture (flowtui.timeline) in the terminal. A plan of a thousand rules
+over a week is tens of thousands of lines, so each line is formatted from pieces computed
+once (an instant in a zone, a rule's or flow's JSON string); the state store and the engine
+are imported only when a store exists.
+"""
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,9 +23,7 @@ from flowtui.cli.check import load_or_exit
 from flowtui.cli.context import CliContext, fail
 from flowtui.cli.plan_against import FORMATS, plan_against
 from flowtui.config import Config
-from flowtui.engine.reconcile import overrides_from
-from flowtui.rules import Override, PriorStates, Schedule, Target, Transition
-from flowtui.store import DB_NAME, SqliteStore, StoreError
+from flowtui.rules import FlowKey, Override, PriorStates, Schedule, Target, Transition
 
 
 def _start(text: str | None, zone: ZoneInfo) -> datetime:
@@ -35,9 +41,15 @@ def _recorded(
 ) -> tuple[PriorStates, list[Override]]:
     """Prior states and overrides from the state store, if there is one (never created
     here: `plan` only reads)."""
-    state_dir = cli.state_dir or config.settings.state_dir or cli.resolved_state_dir()
+    state_dir = Path(cli.state_dir or config.settings.state_dir or cli.resolved_state_dir())
+    if not state_dir.is_dir():
+        return {}, []
+    from flowtui.store import DB_NAME, SqliteStore, StoreError
+
     if not (state_dir / DB_NAME).exists():
         return {}, []
+    from flowtui.engine.reconcile import overrides_from
+
     try:
         store = SqliteStore.in_dir(state_dir)
     except StoreError as error:
@@ -63,53 +75,68 @@ ZoneOf = Callable[[str], ZoneInfo]
 
 
 def _zones(config: Config) -> ZoneOf:
-    """Each rule's zone by rule name (looked up once, not per transition: a week of a
-    thousand rules has tens of thousands); the settings' zone for overrides."""
+    """Each rule's zone by rule name (looked up once, not per transition); the settings'
+    zone for overrides."""
     by_name = {rule.name: config.zone(rule) for rule in reversed(config.rules)}
     default = ZoneInfo(config.settings.timezone)
     return lambda rule: by_name.get(rule, default)
 
 
-@functools.lru_cache(maxsize=4096)
-def _instant(at: datetime, zone: ZoneInfo) -> tuple[str, str, str]:
-    """`at` in UTC and local ISO 8601 and the zone's name; many transitions share one
-    instant (every flow of a rule), so each is formatted once."""
+@cache
+def _quoted(text: str) -> str:
+    return json.dumps(text)
+
+
+def json_lines(zone_of: ZoneOf, transitions: Iterable[Transition]) -> Iterable[str]:
+    """One JSON object per transition: at, local, timezone, rule, flow, from, to (what
+    json.dumps writes, key order and spacing included)."""
+    flows: dict[FlowKey, str] = {}
+    for at, rule, flow, old, new in transitions:
+        if (quoted := flows.get(flow)) is None:
+            quoted = flows[flow] = json.dumps(str(flow))
+        yield (
+            f'{_json_head(at, rule, zone_of(rule))}"flow": {quoted}, '
+            f'"from": "{_state(old)}", "to": "{_state(new)}"}}'
+        )
+
+
+@cache
+def _json_head(at: datetime, rule: str, zone: ZoneInfo) -> str:
+    """The keys every flow a rule changes at one instant shares."""
     local = at.astimezone(zone)
-    return at.isoformat(), local.isoformat(), str(local.tzinfo)
+    return (
+        f'{{"at": "{at.isoformat()}", "local": "{local.isoformat()}", '
+        f'"timezone": {_quoted(str(local.tzinfo))}, "rule": {_quoted(rule)}, '
+    )
 
 
-def _row(zone_of: ZoneOf, transition: Transition) -> dict[str, str]:
-    at, local, zone = _instant(transition.at, zone_of(transition.rule))
-    return {
-        "at": at,
-        "local": local,
-        "timezone": zone,
-        "rule": transition.rule,
-        "flow": str(transition.flow),
-        "from": _state(transition.from_state),
-        "to": _state(transition.to_state),
-    }
+@cache
+def _when(at: datetime, zone: ZoneInfo) -> tuple[str, str]:
+    return at.strftime("%Y-%m-%d %H:%M"), at.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
-def _table(zone_of: ZoneOf, transitions: list[Transition]) -> list[str]:
-    header = ("when (rule's zone)", "UTC", "rule", "flow", "change")
+def table_lines(zone_of: ZoneOf, transitions: list[Transition]) -> list[str]:
+    """A table in instant order: UTC first, the rule's local time beside it."""
+    header = ("UTC", "rule's local time", "rule", "flow", "change")
     rows = [header]
     for transition in transitions:
-        local = transition.at.astimezone(zone_of(transition.rule))
-        rows.append(
-            (
-                local.strftime("%a %Y-%m-%d %H:%M %Z"),
-                transition.at.strftime("%Y-%m-%d %H:%M"),
-                transition.rule,
-                str(transition.flow),
-                f"{_state(transition.from_state)} → {_state(transition.to_state)}",
-            )
-        )
+        utc, local = _when(transition.at, zone_of(transition.rule))
+        change = f"{_state(transition.from_state)} → {_state(transition.to_state)}"
+        rows.append((utc, local, transition.rule, str(transition.flow), change))
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
+
+
+def _timeline(config: Config, begin: datetime) -> None:
+    from rich.console import Console
+
+    from flowtui.timeline import render_timeline
+
+    width = shutil.get_terminal_size((120, 24)).columns
+    Console(width=width, highlight=False).print(render_timeline(config, begin, width - 1))
 
 
 @click.command()
@@ -121,6 +148,7 @@ def _table(zone_of: ZoneOf, transitions: list[Transition]) -> list[str]:
     help="How far ahead to look.  [default: 48; 168 with --against]",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per transition and line.")
+@click.option("--timeline", is_flag=True, help="Draw the week from --from, as the app does.")
 @click.option(
     "--against",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -140,11 +168,15 @@ def plan(
     start: str | None,
     hours: float | None,
     as_json: bool,
+    timeline: bool,
     against: Path | None,
     output: str | None,
 ) -> None:
-    """Upcoming transitions: when, rule, flow, from → to. `account:*` stays a wildcard.
-    Overrides and recorded prior states in the state store are taken into account."""
+    """Upcoming transitions: when (UTC, and the rule's local time), rule, flow, from → to.
+    `account:*` stays a wildcard. Overrides and recorded prior states in the state store
+    are taken into account."""
+    if timeline and (as_json or against is not None):
+        fail("--timeline draws a picture; it takes no --json or --against")
     if against is not None:
         output = "json" if as_json else output or "text"
         plan_against(cli, against, lambda zone: _start(start, zone), hours or 168.0, output)
@@ -153,13 +185,16 @@ def plan(
     hours = hours or 48.0
     config = load_or_exit(cli)
     begin = _start(start, ZoneInfo(config.settings.timezone))
+    if timeline:
+        _timeline(config, begin)
+        return
     priors, overrides = _recorded(cli, config, begin)
     found = Schedule(config).transitions(begin, begin + timedelta(hours=hours), priors, overrides)
     zone_of = _zones(config)
     if as_json:
         if found:
-            click.echo("\n".join(json.dumps(_row(zone_of, transition)) for transition in found))
+            click.echo("\n".join(json_lines(zone_of, found)))
     elif not found:
         click.echo(f"no transitions in the {hours:g} hours from {begin:%Y-%m-%d %H:%M} UTC")
     else:
-        click.echo("\n".join(_table(zone_of, found)))
+        click.echo("\n".join(table_lines(zone_of, found)))

@@ -232,6 +232,8 @@ class FlowtuiApp(App[None]):
         """One flow's new state (a change finished, the scheduler reported it)."""
         key = str(flow.ref)
         old = self.rows.get(key)
+        if old is None and flow.ref.flow_id not in self.control.known.get(flow.ref.account, ()):
+            return  # never a row for a flow no account lists (say, a pin on a missing flow)
         if old is None:
             row = self.control.row(flow)
         else:

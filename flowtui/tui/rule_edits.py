@@ -1,10 +1,11 @@
-"""Rule edits from the app: pause/resume, add or replace a rule. Each returns a new Config;
-`save` writes it with flowtui.config_writer (validated like `check`, atomic, `.bak`) and
-reads it back. No widgets here."""
+"""Rule edits from the app: pause/resume, add or replace a rule, as edits of the operator's
+file (flowtui.config_writer: in place, checked like `check`, atomic, `.bak`); the form's
+texts converted and the rule validated before. No widgets here."""
 
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -12,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flowtui.config import AbSwitchRule, Config, ConfigError, MaintenanceRule, Rule, load_config
-from flowtui.config_writer import save_config
+from flowtui.config import AbSwitchRule, Config, ConfigError, MaintenanceRule, Rule
+from flowtui.config_writer import Edit, put_rule, save_edit
 
 KINDS = {"maintenance": MaintenanceRule, "ab_switch": AbSwitchRule}
 # The keys the app's form edits, as written in the file: those of every rule of a kind, and
@@ -52,6 +53,18 @@ def rule_fields(rule: Rule) -> dict[str, Any]:
     return rule.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
+def written_fields(config: Config, rule: Rule) -> dict[str, Any]:
+    """The rule's table as the file `config` was read from writes it (so the form shows
+    `48h` where the file says `48h`); `rule_fields` when there is no such file."""
+    kind = kind_of(rule)
+    if config.source_text is not None:
+        tables = tomllib.loads(config.source_text).get(kind, [])
+        for table in tables if isinstance(tables, list) else ():
+            if isinstance(table, dict) and table.get("name") == rule.name:
+                return table
+    return rule_fields(rule)
+
+
 def field_texts(fields: Mapping[str, Any]) -> dict[str, str]:
     """A rule's TOML table (`rule_fields`) as the form's texts; `form_fields` reads them
     back."""
@@ -63,6 +76,8 @@ def _text(value: Any) -> str:
         return ", ".join(map(str, value))
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
     return "" if value is None else str(value)
 
 
@@ -134,6 +149,12 @@ def text_integer(text: str) -> int:
         raise ValueError(f"{text!r} is not a whole number (write e.g. 10 or -1)") from None
 
 
+def text_bool(text: str) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise ValueError(f"{text!r} is neither true nor false")
+    return text.lower() == "true"
+
+
 CONVERSIONS: dict[str, Callable[[str], Any]] = {
     "flows": text_items,
     "a": text_items,
@@ -143,51 +164,37 @@ CONVERSIONS: dict[str, Callable[[str], Any]] = {
     "end": text_datetime,
     "except_dates": text_dates,
     "priority": text_integer,
+    "enforce": text_bool,
 }
 
 
-def with_rule(config: Config, kind: str, fields: Mapping[str, Any], replaces: str | None) -> Config:
-    """`config` with a rule built from `fields` added, or replacing the rule named
-    `replaces`. RuleEditError lists what is wrong with the fields."""
+def rule_edit(config: Config, kind: str, fields: Mapping[str, Any], replaces: str | None) -> Edit:
+    """The edit that adds a rule built from `fields` to the file of `config`, or replaces
+    its rule named `replaces`. RuleEditError lists what is wrong with the fields."""
     try:
-        rule = KINDS[kind].model_validate(dict(fields))
+        KINDS[kind].model_validate(dict(fields))
     except ValidationError as error:
         raise RuleEditError(
             [f"{'.'.join(map(str, e['loc'])) or kind}: {_message(e)}" for e in error.errors()]
         ) from None
-    rules = list(getattr(config, kind))
-    names = [existing.name for existing in config.rules if existing.name != replaces]
-    if rule.name in names:
-        raise RuleEditError([f"a rule named {rule.name!r} already exists"])
-    index = next((i for i, r in enumerate(rules) if r.name == replaces), None)
-    if index is None:
-        rules.append(rule)
-    else:
-        rules[index] = rule
-    return config.model_copy(update={kind: tuple(rules)})
+    names = {existing.name for existing in config.rules if existing.name != replaces}
+    if fields.get("name") in names:
+        raise RuleEditError([f"a rule named {fields['name']!r} already exists"])
+    return put_rule(kind, fields, replaces)
 
 
-def with_paused(config: Config, name: str, paused: bool) -> Config:
-    """`config` with rule `name` paused or resumed."""
-    for kind in KINDS:
-        rules = list(getattr(config, kind))
-        for index, rule in enumerate(rules):
-            if rule.name == name:
-                rules[index] = rule.model_copy(update={"paused": paused})
-                return config.model_copy(update={kind: tuple(rules)})
-    raise RuleEditError([f"no rule named {name!r}"])
-
-
-def save(config: Config, path: Path) -> Config:
-    """Validate and write `config` to `path`, then read it back. RuleEditError (nothing
-    written) when it does not pass `check`; OSError when the file cannot be written."""
+def save(path: Path, edit: Edit) -> Config:
+    """Apply `edit` to the file at `path` and return the saved configuration. RuleEditError
+    (nothing written) when the result does not pass `check` or the rule is no longer in
+    the file; OSError when the file cannot be written."""
     try:
-        save_config(config, path)
+        return save_edit(path, edit)
     except ConfigError as error:
         raise RuleEditError(
             [f"{p.message}" + (f" ({p.hint})" if p.hint else "") for p in error.problems]
         ) from None
-    return load_config(path)
+    except KeyError as error:
+        raise RuleEditError([f"no rule named {error.args[0]!r} in {path}"]) from None
 
 
 def _message(error: Any) -> str:

@@ -18,7 +18,6 @@ EXPRESSIONS = [
     "15 6 29 2 *",
     "0 12 * * 0,6",
     "0 */7 * * 5-7",
-    "0 9 last * *",  # an APScheduler extension, passed through
 ]
 
 

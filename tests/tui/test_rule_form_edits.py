@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from flowtui.config import AbSwitchRule, MaintenanceRule, parse_config
-from flowtui.config_writer import config_to_toml
+from flowtui.config_writer import edited_text
 from flowtui.model import State
 from flowtui.tui.rule_edits import (
     COMMON_KEYS,
@@ -18,12 +18,13 @@ from flowtui.tui.rule_edits import (
     RuleEditError,
     field_texts,
     form_fields,
+    rule_edit,
     rule_fields,
     text_datetime,
-    with_rule,
 )
 
-CONFIG = parse_config('[accounts.crm]\nkind = "diga"\ntoken_env = "KEY"\n')
+TEXT = '[accounts.crm]\nkind = "diga"\ntoken_env = "KEY"\n'
+CONFIG = parse_config(TEXT)
 PLUS_ONE = timezone(timedelta(hours=1))
 WEEKLY = MaintenanceRule(
     name="nightly",
@@ -37,15 +38,20 @@ WEEKLY = MaintenanceRule(
 )
 
 
-def saved_rule(kind: str, fields: dict[str, Any], replaces: str | None = None) -> Any:
-    """The rule as it reads back from the file the app would write."""
-    config = parse_config(config_to_toml(with_rule(CONFIG, kind, fields, replaces)))
+def saved_rule(kind: str, fields: dict[str, Any], replaces: dict[str, Any] | None = None) -> Any:
+    """The rule as it reads back from the file the app would write, after replacing the
+    rule `replaces` (the fields of a rule written first) or adding it."""
+    text, name = TEXT, None
+    if replaces is not None:
+        text = edited_text(text, rule_edit(CONFIG, kind, replaces, None))
+        name = replaces["name"]
+    config = parse_config(edited_text(text, rule_edit(CONFIG, kind, fields, name)))
     return getattr(config, kind)[-1]
 
 
 def problems(kind: str, form: str, entered: dict[str, str]) -> list[str]:
     with pytest.raises(RuleEditError) as caught:
-        with_rule(CONFIG, kind, form_fields(kind, form, {}, entered), None)
+        rule_edit(CONFIG, kind, form_fields(kind, form, {}, entered), None)
     return caught.value.problems
 
 
@@ -172,7 +178,7 @@ def test_an_emptied_field_is_removed() -> None:
     fields = form_fields("maintenance", "weekly", base, {**entered, "priority": "  "})
     assert not {"priority", "timezone", "except_dates"} & set(fields)
     assert fields["paused"] is True  # not shown by the form: kept
-    rule = saved_rule("maintenance", fields, replaces="nightly")
+    rule = saved_rule("maintenance", fields, replaces=base)
     assert (rule.priority, rule.timezone, rule.except_dates) == (0, None, ())
     for emptied, problem in [
         ("flows", "flows: Field required"),
@@ -180,7 +186,7 @@ def test_an_emptied_field_is_removed() -> None:
     ]:
         fields = form_fields("maintenance", "weekly", base, {**entered, emptied: ""})
         with pytest.raises(RuleEditError) as caught:
-            with_rule(CONFIG, "maintenance", fields, "nightly")
+            rule_edit(CONFIG, "maintenance", fields, "nightly")
         assert caught.value.problems[0].startswith(problem)
 
 

@@ -230,7 +230,7 @@ async def test_rule_form_adds_an_ab_switch(make_app: MakeApp, tmp_path: Path) ->
             "a": ["crm:519"],
             "b": ["crm:520"],
             "b_cron": "0 0 * * SAT",
-            "b_duration": "2d",
+            "b_duration": "48h",  # as typed: the file is the operator's
         }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flowtui.config import parse_config
-from flowtui.tui.timeline import LABEL, render_timeline
+from flowtui.timeline import LABEL, render_timeline
 
 CONFIG = """
 [settings]

@@ -16,14 +16,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from flowtui.config import Config, Rule
+from flowtui.config_writer import Edit
 from flowtui.tui.rule_edits import (
     WINDOW_FORMS,
     RuleEditError,
     edited_keys,
     field_texts,
     form_fields,
-    rule_fields,
-    with_rule,
+    rule_edit,
+    written_fields,
 )
 
 SELECTS: dict[str, tuple[str, ...]] = {
@@ -75,7 +76,7 @@ FIELDS: dict[str, dict[str, tuple[str, str]]] = {
         "timezone": ("time zone", "empty: settings.timezone"),
     },
 }
-Save = Callable[[Config], Config]  # validate + write; raises RuleEditError
+Save = Callable[[Edit], Config]  # apply to the file, check, write; raises RuleEditError
 
 
 class RuleFormScreen(ModalScreen[Config | None]):
@@ -93,7 +94,7 @@ class RuleFormScreen(ModalScreen[Config | None]):
         self.kind = kind
         self.save_config = save
         self.rule = rule
-        self.base = rule_fields(rule) if rule else {}
+        self.base = written_fields(config, rule) if rule else {}
 
     def compose(self) -> ComposeResult:
         what = "maintenance window" if self.kind == "maintenance" else "A/B switch"
@@ -146,10 +147,8 @@ class RuleFormScreen(ModalScreen[Config | None]):
     def action_save(self) -> None:
         try:
             fields = form_fields(self.kind, self.window_form, self.base, self.entered())
-            changed = with_rule(
-                self.config, self.kind, fields, self.rule.name if self.rule else None
-            )
-            saved = self.save_config(changed)
+            edit = rule_edit(self.config, self.kind, fields, self.rule.name if self.rule else None)
+            saved = self.save_config(edit)
         except RuleEditError as error:
             self.query_one("#problems", Static).update("\n".join(error.problems))
             return

@@ -16,13 +16,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from flowtui.config import AbSwitchRule, Config, MaintenanceRule, Rule
+from flowtui.config_writer import Edit, set_paused
 from flowtui.durations import format_duration
 from flowtui.rules import Transition
+from flowtui.timeline import render_timeline
 from flowtui.tui.control import HORIZON, Control
 from flowtui.tui.display import safe, target_text
-from flowtui.tui.rule_edits import RuleEditError, kind_of, save, with_paused
+from flowtui.tui.rule_edits import RuleEditError, kind_of, save
 from flowtui.tui.screens.rule_form import RuleFormScreen
-from flowtui.tui.timeline import render_timeline
 
 if TYPE_CHECKING:
     from flowtui.tui.app import FlowtuiApp
@@ -154,11 +155,11 @@ class SchedulesScreen(Screen[None]):
         name = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return next((rule for rule in self.control.config.rules if rule.name == name), None)
 
-    def _save(self, config: Config) -> Config:
+    def _save(self, edit: Edit) -> Config:
         path = self.control.config_path
         if path is None:
             raise RuleEditError(["this session has no configuration file to write"])
-        saved = save(config, path)
+        saved = save(path, edit)
         self.flowtui.config_saved(saved)
         return saved
 
@@ -167,7 +168,7 @@ class SchedulesScreen(Screen[None]):
         if rule is None or not self.flowtui.guard():
             return
         try:
-            self._save(with_paused(self.control.config, rule.name, not rule.paused))
+            self._save(set_paused(rule.name, not rule.paused))
         except (RuleEditError, OSError) as error:
             self.notify(str(error), title="not saved", severity="error")
             return

@@ -1,5 +1,6 @@
 """A picture of the coming days: one lane per rule, its windows as bars, a marker at now,
-days with a daylight-saving change marked. Text only (rich), no widgets."""
+days with a daylight-saving change marked. Text only (rich), no widgets: the app's
+schedules screen and `flowtui plan --timeline` draw the same picture."""
 
 from __future__ import annotations
 
