@@ -37,7 +37,7 @@ START = datetime(2031, 11, 24, 10, 0, 0, tzinfo=UTC)  # engine time; a Monday
 FACTOR = 4.0  # engine seconds per real second
 SLOW = "studio"  # answers slower than its timeout
 HEALTHY = ("support", "ops", "crm")
-SAMPLE_EVERY_S = 0.02
+SAMPLE_EVERY_S = 0.04
 
 
 def boundary_config(emu: Any) -> str:
