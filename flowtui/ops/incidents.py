@@ -54,10 +54,6 @@ class Incidents:
         self._open: dict[str, _Incident] = {}
         self._notices: dict[str, datetime] = {}
 
-    @property
-    def keys(self) -> set[str]:
-        return set(self._open)
-
     def failing(
         self, key: str, kind: str, title: str, subject: str, detail: str, now: datetime
     ) -> None:

@@ -177,7 +177,7 @@ class Metrics:
         )
         self._intents: dict[FlowRef, str] = {}  # flow → changed_by of its change in flight
         self._fired: dict[str, datetime] = {}  # rule → boundary of its transition this pass
-        self._flow_states: dict[str, State] = {}
+        self._flow_states: dict[FlowRef, State] = {}
         self._series: set[tuple[str, str]] = set()  # (account, state) pairs ever set
 
     # -- the event bus ----------------------------------------------------------------------
@@ -229,7 +229,7 @@ class Metrics:
         self._flow_states.update(flow_states(report.outcomes))
         counts: dict[tuple[str, str], int] = {}
         for ref, state in self._flow_states.items():
-            key = (ref.partition(":")[0], str(state))
+            key = (ref.account, str(state))
             counts[key] = counts.get(key, 0) + 1
         for account, state in self._series - counts.keys():
             self.flows.labels(account, state).set(0)

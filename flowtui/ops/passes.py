@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from flowtui.engine.reconcile import FlowOutcome, Report
-from flowtui.model import State
+from flowtui.model import FlowRef, State
 
 
 def read_failed(outcome: FlowOutcome) -> bool:
@@ -33,6 +33,6 @@ def reachability(report: Report) -> dict[str, str | None]:
     return result
 
 
-def flow_states(outcomes: Iterable[FlowOutcome]) -> dict[str, State]:
-    """`account:flow_id` → the state the pass left each flow in (unknown when unread)."""
-    return {str(o.flow): o.after or State.UNKNOWN for o in outcomes}
+def flow_states(outcomes: Iterable[FlowOutcome]) -> dict[FlowRef, State]:
+    """The state the pass left each flow in (unknown when it could not be read)."""
+    return {o.flow: o.after or State.UNKNOWN for o in outcomes}

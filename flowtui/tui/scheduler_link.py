@@ -96,8 +96,10 @@ class SchedulerLink:
         while True:
             event = await self._queue.get()
             report = self.scheduler.last_report if isinstance(event, PassCompleted) else None
+            before = self.health.health.summary()
             self.health.observe(event, report)
-            app.show_health(self.health.health.summary())
+            if self.health.health.summary() != before:
+                app.show_health(self.health.health.summary())
             if isinstance(event, SchedulerState):
                 if event.status is not SchedulerStatus.STOPPED:
                     self.label = status_label(event)
