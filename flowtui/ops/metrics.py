@@ -10,6 +10,7 @@ Labels are bounded: account, rule, reason, status, state — never a flow name o
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -77,14 +78,17 @@ class Metrics:
         clock: Clock,
         *,
         report: Callable[[], Report | None] = lambda: None,
-        boundary: Callable[[], datetime | None] = lambda: None,
+        planned: Callable[[], datetime | None] = lambda: None,
         registry: CollectorRegistry | None = None,
     ) -> None:
-        """`report`: the last pass's report; `boundary`: the transition instant the scheduler
-        is waiting for (both read when the matching event arrives)."""
+        """`report`: the last pass's report (read when a pass completes); `planned`: the
+        transition the scheduler plans to wake up for next (noted after every event and by
+        `note_plan`, so that a rule that fires is matched with the boundary it was planned
+        for, even though a pass plans its successor before it acts)."""
         self.clock = clock
         self._report = report
-        self._boundary = boundary
+        self._planned_next = planned
+        self._planned: deque[datetime] = deque(maxlen=16)  # recent planned boundaries
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.flows = Gauge(
@@ -189,9 +193,8 @@ class Metrics:
             case FlowChanged() if self._intents.pop(event.flow, None) is not None:
                 self._outcome(event)
             case RuleFired():
-                upcoming = self._boundary()
-                fired_at = event.at if upcoming is None or upcoming > event.at else upcoming
-                self._fired[event.rule] = fired_at
+                passed = [at for at in self._planned if at <= event.at]
+                self._fired[event.rule] = max(passed, default=event.at)
             case DriftDetected():
                 self.drift.labels(event.rule).inc()
             case PassCompleted():
@@ -202,6 +205,13 @@ class Metrics:
                     self._flow_states.clear()
             case SchedulerState():
                 self.leader.set(1 if event.status in SCHEDULING else 0)
+        self.note_plan()
+
+    def note_plan(self) -> None:
+        """Remember the transition the scheduler now plans to wake up for."""
+        upcoming = self._planned_next()
+        if upcoming is not None and (not self._planned or self._planned[-1] != upcoming):
+            self._planned.append(upcoming)
 
     def _outcome(self, event: FlowChanged) -> None:
         """The outcome of a change whose intent was seen: counted as the audit records it."""

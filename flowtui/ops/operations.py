@@ -5,7 +5,8 @@ server's thread. Nothing here is awaited by the scheduler.
 What it reads from the scheduler (`SchedulerView`): `bus` and `clock`; `config_path` (for
 `[[notify]]` and the A/B switch names, re-read after an accepted reload); `last_report`
 when a `PassCompleted` arrives (flow states, unreachable accounts, permanent failures);
-`next_transition` when a `RuleFired` arrives (the boundary of boundary → verified latency).
+`next_transition` after each event and every second (the boundaries a `RuleFired` is matched
+with for boundary → verified latency).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class Operations:
         self.metrics = Metrics(
             scheduler.clock,
             report=lambda: scheduler.last_report,
-            boundary=lambda: scheduler.next_transition,
+            planned=lambda: scheduler.next_transition,
         )
         self.server: OpsServer | None = None
         if http is not None:
@@ -100,6 +101,7 @@ class Operations:
             return None
 
     def start(self) -> None:
+        self.metrics.note_plan()
         for problem in self.notify_problems:
             log.warning("%s", problem)
         if self.server is not None:
@@ -147,6 +149,7 @@ class Operations:
     async def _tick(self) -> None:
         while True:
             self.health.beat(self.scheduler.next_transition)
+            self.metrics.note_plan()
             if self.notifier is not None:
                 self.notifier.tick()
             await asyncio.sleep(TICK_S)

@@ -146,6 +146,7 @@ def test_daemon_serves_metrics_health_and_readiness(
     assert "Traceback" not in log.read_text()
 
 
+@pytest.mark.slow
 def test_a_port_in_use_is_one_line_and_exit_2(
     emu: Any, write_config: Any, config_path: Path, state_dir: Path, served: Any
 ) -> None:

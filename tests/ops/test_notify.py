@@ -8,6 +8,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from flowtui.engine.events import EventBus
 
 from .conftest import Attach, Flows, eventually, secrets_env, settle
@@ -44,6 +46,7 @@ def secrets(emu: Any) -> list[str]:
     return [*values, code, emu.webhook_url(HOOK)]
 
 
+@pytest.mark.slow
 async def test_a_flapping_account_costs_one_message_and_one_recovery(
     emu: Any, flows: Flows, write_config: Any, open_engine: Any, operations: Attach
 ) -> None:
@@ -144,6 +147,7 @@ async def test_a_failing_webhook_is_retried_and_a_refused_reload_is_told_once(
 
     path.write_text(good)
     assert await engine.reload()
+    await settle(ops)
     engine.clock.advance(timedelta(minutes=2))
     ops.notifier.tick()  # type: ignore[union-attr]
     received = await eventually(lambda: emu.webhooks(HOOK)[1:] and emu.webhooks(HOOK), "recovery")
