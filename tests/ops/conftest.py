@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from engine.conftest import (  # noqa: F401  (fixtures)
+    T0,
     Flows,
     config_path,
     flows,

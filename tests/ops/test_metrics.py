@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from flowtui.engine.events import EventBus
 from flowtui.store import SqliteStore
 
-from .conftest import Attach, Flows, settle
+from .conftest import T0, Attach, Flows, settle
 
 T0_RULES = """
 [[maintenance]]
@@ -58,8 +58,6 @@ async def test_counters_move_as_the_audit_and_the_platforms_say(
     operations: Attach,
     store: SqliteStore,
 ) -> None:
-    from engine.conftest import T0
-
     diga_on = flows.pick("diga", 2, status="ENABLED", published=True)
     draft = flows.pick("diga", 1, published=False)[0]
     busy = flows.gassapi_member(is_active=1)

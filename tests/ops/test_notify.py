@@ -12,7 +12,7 @@ import pytest
 
 from flowtui.engine.events import EventBus
 
-from .conftest import Attach, Flows, eventually, secrets_env, settle
+from .conftest import T0, Attach, Flows, eventually, secrets_env, settle
 
 HOOK = "ops-room"
 
@@ -50,8 +50,6 @@ def secrets(emu: Any) -> list[str]:
 async def test_a_flapping_account_costs_one_message_and_one_recovery(
     emu: Any, flows: Flows, write_config: Any, open_engine: Any, operations: Attach
 ) -> None:
-    from engine.conftest import T0
-
     targets = flows.pick("diga", 2, status="ENABLED", published=True)
     write_config(window("night", [f"support:{i}" for i in targets], T0) + notify_toml())
     engine = await open_engine(T0 + timedelta(minutes=1), EventBus())
@@ -90,8 +88,6 @@ async def test_a_flapping_account_costs_one_message_and_one_recovery(
 async def test_a_hanging_webhook_holds_up_no_change_and_delivers_later(
     emu: Any, flows: Flows, write_config: Any, open_engine: Any, operations: Attach
 ) -> None:
-    from engine.conftest import T0
-
     draft = flows.pick("diga", 1, published=False)[0]
     target = flows.pick("runflow", 1, status_code="active")[0]
     rules = window("drafts", [f"support:{draft}"], T0, state="enabled")
@@ -128,8 +124,6 @@ def httpx_attempts(emu: Any) -> int:
 async def test_a_failing_webhook_is_retried_and_a_refused_reload_is_told_once(
     emu: Any, write_config: Any, open_engine: Any, operations: Attach
 ) -> None:
-    from engine.conftest import T0
-
     path = write_config(notify_toml())
     engine = await open_engine(T0, EventBus())
     emu.set_webhook(HOOK, fail=2)
