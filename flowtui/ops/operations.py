@@ -133,6 +133,7 @@ class Operations:
         if self.server is not None:
             self.metrics.observe(event)
         self.health.observe(event, report)
+        self.health.beat(self.scheduler.next_transition)  # the loop is alive: it is here
         if self.notifier is not None:
             if isinstance(event, ConfigReloaded) and event.ok and (config := self._config()):
                 self.notifier.configure(config)

@@ -125,7 +125,10 @@ def test_daemon_serves_metrics_health_and_readiness(
         )
         url = line.rsplit(" ", 1)[-1]
         ready = wait_for(
-            lambda: (r := httpx.get(f"{url}/readyz")).status_code == 200 and r, "readiness"
+            lambda: (
+                (r := httpx.get(f"{url}/readyz")).status_code == 200 and r.json()["last_pass"] and r
+            ),
+            "readiness after the start pass",
         )
         assert ready.json()["scheduler"] == "running"
         assert ready.json()["next_transition"] == start.isoformat()
