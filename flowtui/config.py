@@ -450,6 +450,47 @@ class AbSwitchRule(_RuleBase):
 Rule = MaintenanceRule | AbSwitchRule
 
 
+# -- notifications (SPEC §9) -------------------------------------------------------------
+
+NOTIFY_ON = (
+    "change_failed",  # a change failed permanently
+    "switch",  # an A/B switch rolled back or is held
+    "account_unreachable",  # an account stayed unreachable longer than `after`
+    "drift",  # an enforcing rule met drift
+    "reload_refused",  # a changed file failed the checks; the old rules stay
+    "leadership",  # this process started or stopped scheduling
+)
+
+
+def _notify_on(value: object) -> str:
+    if value in NOTIFY_ON:
+        return str(value)
+    hint = did_you_mean(str(value), NOTIFY_ON) or f"use {', '.join(NOTIFY_ON)}"
+    raise _invalid(f"unknown notification {value!r}", hint)
+
+
+class NotifyTarget(_Model):
+    """A webhook (`url_env` names the variable holding its URL, a secret) told of incidents:
+    one message when one begins, one when it has been over for `recover_after`."""
+
+    name: str | None = Field(None, min_length=1, description="How logs name it (default: url_env)")
+    url_env: EnvName = Field(description=_ENV.format("the webhook URL"))
+    format: Literal["slack", "json"] = Field("json", description='Slack {"text"} or generic JSON')
+    on: tuple[Annotated[str, BeforeValidator(_notify_on)], ...] = Field(
+        NOTIFY_ON, description="Incidents to tell of (default: all)"
+    )
+    after: Duration = Field(
+        timedelta(minutes=5), description="How long an account is unreachable before a message"
+    )
+    recover_after: Duration = Field(
+        timedelta(minutes=5), description="How long an incident is over before 'recovered'"
+    )
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url_env
+
+
 # -- the whole file --------------------------------------------------------------------
 
 
@@ -489,6 +530,7 @@ class Config(_Model):
     maintenance: tuple[MaintenanceRule, ...] = ()
     ab_switch: tuple[AbSwitchRule, ...] = ()
     keys: dict[str, str] = Field({}, description="The app's keys: action = key")
+    notify: tuple[NotifyTarget, ...] = Field((), description="Webhooks told of incidents")
     _source: _Source | None = PrivateAttr(None)
 
     @property
@@ -785,6 +827,8 @@ def _known_keys(raw: Any, path: tuple[str | int, ...]) -> list[str]:
         model = MaintenanceRule
     elif path[:1] == ("ab_switch",):
         model = AbSwitchRule
+    elif path[:1] == ("notify",):
+        model = NotifyTarget
     return [field.alias or name for name, field in model.model_fields.items()]
 
 

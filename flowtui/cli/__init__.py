@@ -14,6 +14,7 @@ from flowtui.cli.daemon import daemon
 from flowtui.cli.demo import demo
 from flowtui.cli.emulate import emulate
 from flowtui.cli.flows import COMMANDS as FLOW_COMMANDS
+from flowtui.cli.notify import notify
 from flowtui.cli.override import override
 from flowtui.cli.plan import plan
 from flowtui.cli.schema import schema
@@ -57,3 +58,4 @@ main.add_command(tui)
 main.add_command(demo)
 main.add_command(schema)
 main.add_command(calendar)
+main.add_command(notify)

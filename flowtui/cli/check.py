@@ -11,6 +11,7 @@ import click
 from flowtui.checks import check_text
 from flowtui.cli.context import EXIT_USAGE, CliContext
 from flowtui.config import Config, ConfigError, ConfigProblem, load_config, read_config_text
+from flowtui.ops.webhook_urls import notify_problems
 
 
 def report_and_exit(problems: Iterable[ConfigProblem]) -> NoReturn:
@@ -37,6 +38,9 @@ def check(cli: CliContext) -> None:
         config, problems = check_text(read_config_text(path), str(path), os.environ)
     except ConfigError as error:
         report_and_exit(error.problems)
+    problems = sorted(
+        problems + notify_problems(config, os.environ), key=lambda p: (p.line, p.column)
+    )
     if problems:
         report_and_exit(problems)
     click.echo(f"ok: {len(config.accounts)} accounts, {len(config.rules)} rules")

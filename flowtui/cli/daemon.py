@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 
 import click
@@ -23,6 +24,8 @@ from flowtui.engine.events import EventBus
 from flowtui.engine.lock import LockHeld
 from flowtui.engine.logprinter import LogPrinter
 from flowtui.engine.reconcile import Action, Report
+from flowtui.ops.http_server import parse_address
+from flowtui.ops.operations import Operations
 from flowtui.store import StoreError
 
 
@@ -38,8 +41,12 @@ def _print_plan(report: Report) -> None:
             click.echo(f"{outcome.flow}  cannot read: {outcome.error}")
 
 
-async def _serve(scheduler: Scheduler, printer: LogPrinter, once: bool) -> Report | None:
+async def _serve(
+    scheduler: Scheduler, printer: LogPrinter, once: bool, ops: Operations | None
+) -> Report | None:
     printing = asyncio.create_task(printer.run())
+    if ops is not None:
+        ops.start()
     try:
         if once:
             try:
@@ -51,8 +58,33 @@ async def _serve(scheduler: Scheduler, printer: LogPrinter, once: bool) -> Repor
         await scheduler.run(stop)
         return None
     finally:
+        if ops is not None:
+            await ops.aclose()
         printing.cancel()
         await asyncio.gather(printing, return_exceptions=True)
+
+
+def _operations(
+    scheduler: Scheduler, http_text: str | None, once: bool, log_format: str
+) -> Operations | None:
+    """Metrics and health with --http, notifications when running as a service."""
+    if http_text is None and once:
+        return None
+    try:
+        http = None if http_text is None else parse_address(http_text)
+    except ValueError as error:
+        fail(f"--http {error}")
+    try:
+        ops = Operations(scheduler, http=http, notify=not once)
+    except OSError as error:
+        fail(f"--http {http_text}: cannot listen there ({error.strerror or error})")
+    if ops.server is not None:
+        what = "/metrics, /healthz and /readyz"
+        if log_format == "json":
+            click.echo(json.dumps({"event": "http_serving", "url": ops.server.url}), err=True)
+        else:
+            click.echo(f"serving {what} on {ops.server.url}", err=True)
+    return ops
 
 
 @click.command()
@@ -65,19 +97,28 @@ async def _serve(scheduler: Scheduler, printer: LogPrinter, once: bool) -> Repor
     show_default=True,
     help="Log lines on stderr: readable text or one JSON object per event.",
 )
+@click.option(
+    "--http",
+    "http",
+    metavar="ADDR",
+    default=None,
+    help="Serve /metrics, /healthz and /readyz on ADDR, e.g. 127.0.0.1:9464 (default: off).",
+)
 @click.pass_obj
-def daemon(cli: CliContext, once: bool, dry_run: bool, log_format: str) -> None:
+def daemon(cli: CliContext, once: bool, dry_run: bool, log_format: str, http: str | None) -> None:
     """Run the scheduler headless: converge now, then at every transition and resync.
 
     SIGHUP reloads the configuration (a file that fails `check` keeps the old rules);
     SIGTERM or SIGINT stop it after in-flight changes are verified. Exit 3 when another
-    scheduler holds the lock for the state directory."""
+    scheduler holds the lock for the state directory. `[[notify]]` webhooks hear of
+    incidents unless --once."""
     configure_logging()
     bus = EventBus(maxsize=10_000)
     printer = LogPrinter(bus, sys.stderr, log_format)
     scheduler = Scheduler(cli.resolved_config_path(), cli.state_dir, bus, dry_run=dry_run)
+    ops = _operations(scheduler, http, once, log_format)
     try:
-        report = asyncio.run(_serve(scheduler, printer, once))
+        report = asyncio.run(_serve(scheduler, printer, once, ops))
     except ConfigError as error:
         report_and_exit(error.problems)
     except LockHeld as held:

@@ -67,6 +67,9 @@ Tests, the demo and the benchmarks drive the emulator through it. Platforms are 
     runflow   `active` (bool → "active"/"inactive"), `status_code` (any string), `name`
     bitrix24  `active` (bool), `name`
 
+`/_emulator/webhooks[/{name}]`: a webhook sink that records the notifications posted to it
+    (Slack-like `ok` answers, or failures and hangs on request); see webhooks.py.
+
 `POST /_emulator/{platform}/expire-tokens` → `{"expired": n}`: every access token issued so
     far (GASSAPI JWTs, Bitrix24 OAuth tokens) now answers as expired. Refresh tokens keep
     working. 422 for diga and runflow, whose API keys do not expire.

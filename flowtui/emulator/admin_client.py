@@ -41,3 +41,17 @@ class EmulatorAdmin:
 
     def expire_tokens(self, platform: str) -> int:
         return self._json(self.http.post(f"/{platform}/expire-tokens"))["expired"]
+
+    def webhook_url(self, name: str) -> str:
+        """Where the emulator's webhook sink `name` receives notifications."""
+        return f"{self.http.base_url}webhooks/{name}"  # base_url ends with "/_emulator/"
+
+    def webhooks(self, name: str) -> list[Any]:
+        """Bodies the sink `name` received, oldest first."""
+        return [
+            entry["body"] for entry in self._json(self.http.get(f"/webhooks/{name}"))["received"]
+        ]
+
+    def set_webhook(self, name: str, **fields: Any) -> dict[str, Any]:
+        """`fail=N, status=S, hold=B` for the sink `name` (see flowtui.emulator.webhooks)."""
+        return self._json(self.http.put(f"/webhooks/{name}", json=fields))

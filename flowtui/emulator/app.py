@@ -13,7 +13,8 @@ DROP_HANG_S = 120.0
 
 
 def build_app(emulator: Emulator) -> Starlette:
-    mounts = [Mount("/_emulator", routes=Admin(emulator).routes())]
+    admin = [*emulator.webhooks.routes(), *Admin(emulator).routes()]
+    mounts = [Mount("/_emulator", routes=admin)]
     for name, platform in emulator.platforms.items():
         gate = PlatformGate(
             name,

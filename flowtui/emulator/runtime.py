@@ -15,6 +15,7 @@ from flowtui.emulator.diga import Diga
 from flowtui.emulator.faults import PlatformFaults, RequestLog, default_faults
 from flowtui.emulator.gassapi import Gassapi
 from flowtui.emulator.runflow import Runflow
+from flowtui.emulator.webhooks import WebhookSinks
 
 
 class Platform(Protocol):
@@ -55,6 +56,7 @@ class Emulator:
             "bitrix24": Bitrix24(self),
         }
         self._release: asyncio.Event | None = None
+        self.webhooks = WebhookSinks()  # notifications received (see webhooks.py)
         self.reset(config.flows, config.seed, {"gassapi_big_project": config.gassapi_big_project})
 
     def reset(self, flows: int, seed: int, options: dict[str, Any]) -> None:
@@ -63,6 +65,7 @@ class Emulator:
         self.faults.update(default_faults(self.config))
         self.log.entries.clear()
         self.release_held()
+        self.webhooks.clear()
         for platform in self.platforms.values():
             platform.reset(flows, seed, options)
 

@@ -257,6 +257,7 @@ class BaseProvider:
     def __init__(self, account: str, transport: Transport) -> None:
         self.account = account
         self._http = transport
+        transport.account = account  # what the transport's observers count it under
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} account={self.account!r}>"

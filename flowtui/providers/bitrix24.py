@@ -128,7 +128,8 @@ class Bitrix24Provider(BaseProvider):
         if token is not None:
             can_refresh = bool(refresh_token and client_id and client_secret and oauth_url)
             refresher = self._refresh if can_refresh else None
-            self._creds = RotatingCredentials(TokenPair(token, refresh_token), refresher, store)
+            seed = TokenPair(token, refresh_token)
+            self._creds = RotatingCredentials(seed, refresher, store, account=account)
         self._oauth = (oauth_url, client_id, client_secret)
 
     async def _send(
@@ -176,7 +177,9 @@ class Bitrix24Provider(BaseProvider):
         body = _json_or_empty(response)
         if not response.is_success or "access_token" not in body:
             raise AuthError(f"token renewal failed: {bitrix_error(response.status_code, body)}")
-        return TokenPair(str(body["access_token"]), body.get("refresh_token"))
+        expires = body.get("expires")  # epoch seconds, as Bitrix24's OAuth server answers
+        expires_at = float(expires) if isinstance(expires, int | float) else None
+        return TokenPair(str(body["access_token"]), body.get("refresh_token"), expires_at)
 
     def _flow(self, data: Any) -> Flow:
         if isinstance(data, dict) and isinstance(data.get("flow"), dict):

@@ -79,7 +79,8 @@ class GassapiProvider(BaseProvider):
         self._project = project_id
         self._toggle_only = toggle_only
         seed = TokenPair(token, refresh_token)
-        self._creds = RotatingCredentials(seed, self._refresh if refresh_token else None, store)
+        refresher = self._refresh if refresh_token else None
+        self._creds = RotatingCredentials(seed, refresher, store, account=account)
 
     async def _call(
         self,

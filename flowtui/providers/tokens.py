@@ -8,6 +8,8 @@ the next run — unless the operator has put a different seed in the environment
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import json
 import logging
@@ -16,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from flowtui.providers import observers
 from flowtui.providers.base import AuthError
 from flowtui.providers.redaction import LOGGER_NAME, register_secret
 
@@ -26,13 +29,31 @@ log = logging.getLogger(LOGGER_NAME)
 class TokenPair:
     access: str
     refresh: str | None = None
+    expires_at: float | None = None  # epoch seconds, when the platform said so
 
     def __repr__(self) -> str:
         return "<TokenPair ***>"
 
+    def expiry(self) -> float | None:
+        """When the access token expires: as the platform said, else a JWT's `exp` claim."""
+        return self.expires_at if self.expires_at is not None else jwt_expiry(self.access)
+
     def fingerprint(self) -> str:
         digest = hashlib.sha256(f"{self.access}\0{self.refresh or ''}".encode())
         return digest.hexdigest()[:16]
+
+
+def jwt_expiry(token: str) -> float | None:
+    """The `exp` claim of a JWT (read, not verified: it only says when to expect a refresh)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
 
 
 class TokenStore:
@@ -46,7 +67,9 @@ class TokenStore:
         try:
             stored = json.loads(self.path.read_text())
             if stored.get("seed") == seed.fingerprint():
-                return TokenPair(stored["access_token"], stored.get("refresh_token"))
+                expires = stored.get("expires_at")
+                expires = float(expires) if isinstance(expires, int | float) else None
+                return TokenPair(stored["access_token"], stored.get("refresh_token"), expires)
         except FileNotFoundError:
             pass
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -60,6 +83,7 @@ class TokenStore:
             "seed": seed.fingerprint(),
             "access_token": pair.access,
             "refresh_token": pair.refresh,
+            "expires_at": pair.expires_at,
         }
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -75,7 +99,14 @@ Refresher = Callable[[str], Awaitable[TokenPair]]
 class RotatingCredentials:
     """The current pair, refreshed at most once per expiry even under concurrent 401s."""
 
-    def __init__(self, seed: TokenPair, refresher: Refresher | None, store: TokenStore | None):
+    def __init__(
+        self,
+        seed: TokenPair,
+        refresher: Refresher | None,
+        store: TokenStore | None,
+        *,
+        account: str = "",
+    ):
         register_secret(seed.access)
         register_secret(seed.refresh)
         self._seed = seed
@@ -83,8 +114,10 @@ class RotatingCredentials:
         self._refresher = refresher
         self._lock = asyncio.Lock()
         self.current = store.load(seed) if store else seed
+        self._account = account
         register_secret(self.current.access)
         register_secret(self.current.refresh)
+        observers.token_expires(account, self.current.expiry())
 
     def __repr__(self) -> str:
         return "<RotatingCredentials ***>"
@@ -104,8 +137,9 @@ class RotatingCredentials:
             register_secret(fresh.access)
             register_secret(fresh.refresh)
             if fresh.refresh is None:
-                fresh = TokenPair(fresh.access, self.current.refresh)
+                fresh = TokenPair(fresh.access, self.current.refresh, fresh.expires_at)
             self.current = fresh
+            observers.token_expires(self._account, fresh.expiry())
             if self._store is not None:
                 self._store.save(fresh, self._seed)
             log.info("access token refreshed")

@@ -26,6 +26,7 @@ import httpx
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from flowtui.providers import observers
 from flowtui.providers.base import (
     AuthError,
     Conflict,
@@ -85,11 +86,16 @@ class _Retry(Exception):
         error: Exception,
         retry_after: float | None = None,
         response: httpx.Response | None = None,
+        *,
+        status: str = "error",
+        rate_limited: bool = False,
     ) -> None:
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
         self.response = response
+        self.status = str(response.status_code) if response is not None else status
+        self.rate_limited = rate_limited  # the wait before the next attempt is a rate limit
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -119,6 +125,7 @@ def leaky_bucket(rate: float, burst: int | None) -> AsyncLimiter:
 
 DEADLINE_FACTOR = 3  # a whole answer must arrive within this many per-read timeouts
 CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+LIMITER_WAIT = 0.001  # a shorter wait for the client-side bucket is not worth reporting
 
 
 class Transport:
@@ -155,6 +162,7 @@ class Transport:
         # byte at a time (slow loris) would hold a pass forever without this deadline
         self._deadline = timeout * DEADLINE_FACTOR
         self._quiet_until = 0.0  # loop time before which no request of this account starts
+        self.account = ""  # set by the provider; labels what observers see
 
     def __repr__(self) -> str:
         return f"<Transport {redact(str(self._client.base_url))}>"
@@ -192,6 +200,10 @@ class Transport:
         retry_after = exc.retry_after if isinstance(exc, _Retry) else None
         delay = self.retry.delay(state.attempt_number, retry_after)
         log.debug("retrying in %.3fs after attempt %d", delay, state.attempt_number)
+        if isinstance(exc, _Retry):
+            observers.retried(self.account, exc.status)
+            if exc.rate_limited:
+                observers.rate_limited(self.account, delay)
         return delay
 
     async def _attempt(
@@ -204,21 +216,23 @@ class Transport:
         idempotent: bool,
     ) -> httpx.Response:
         where = f"{method} {redact(url)}"
-        pause = self._quiet_until - asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        pause = self._quiet_until - loop.time()
         if pause > 0:
             await self._sleep(pause)
+            observers.rate_limited(self.account, pause)
         if self._limiter is not None:
+            queued = loop.time()
             await self._limiter.acquire()
+            if loop.time() - queued > LIMITER_WAIT:
+                observers.rate_limited(self.account, loop.time() - queued)
         async with self._slots:
             try:
-                async with asyncio.timeout(self._deadline):
-                    response = await self._client.request(
-                        method, url, params=params, json=json, headers=headers
-                    )
+                response = await self._send(method, url, params, json, headers)
             except TimeoutError:
                 error = f"{where}: no complete answer within {self._deadline:g}s"
                 if idempotent:
-                    raise _Retry(Transient(error)) from None
+                    raise _Retry(Transient(error), status="timeout") from None
                 raise OutcomeUnknown(f"{error}; outcome unknown") from None
             except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
                 raise PlatformError(f"{where}: cannot send ({type(exc).__name__})") from None
@@ -239,12 +253,33 @@ class Transport:
             quiet = self.retry.delay(1, retry_after)
             self._quiet_until = max(self._quiet_until, asyncio.get_running_loop().time() + quiet)
             log.info("%s answered %d; account quiet for %.3fs", where, response.status_code, quiet)
-            raise _Retry(Transient(where), retry_after, response)
+            raise _Retry(Transient(where), retry_after, response, rate_limited=True)
         if verdict is Verdict.AMBIGUOUS and idempotent:
             log.info("%s answered %d; backing off", where, response.status_code)
             raise _Retry(Transient(where), retry_after_seconds(response), response)
         if verdict is Verdict.AMBIGUOUS:
             raise OutcomeUnknown(f"{where}: HTTP {response.status_code}; outcome unknown")
+        return response
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        """One exchange within the deadline, told to the observers (flowtui.ops.metrics)."""
+        try:
+            async with asyncio.timeout(self._deadline):
+                response = await self._client.request(
+                    method, url, params=params, json=json, headers=headers
+                )
+        except Exception as exc:  # counted, then handled by the caller
+            status = "timeout" if isinstance(exc, TimeoutError) else "error"
+            observers.requested(self.account, status)
+            raise
+        observers.requested(self.account, str(response.status_code))
         return response
 
     async def aclose(self) -> None:

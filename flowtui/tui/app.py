@@ -453,6 +453,10 @@ class FlowtuiApp(App[None]):
     def show_scheduler(self, label: str) -> None:
         self.status.update_status(self.now(), scheduler=label)
 
+    def show_health(self, summary: str) -> None:
+        """The embedded scheduler's health, as `daemon --http`'s /readyz would give it."""
+        self.status.update_status(self.now(), health=summary)
+
     def scheduler_event(self, event: Event) -> None:
         """What the embedded scheduler did, shown at once."""
         if isinstance(event, FlowChanged):

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 from flowtui.config import ConfigError
 from flowtui.engine.daemon import Scheduler
-from flowtui.engine.events import Event, EventBus, SchedulerState, SchedulerStatus
+from flowtui.engine.events import Event, EventBus, PassCompleted, SchedulerState, SchedulerStatus
 from flowtui.engine.lock import LockHeld
+from flowtui.ops.health import HealthTracker
 from flowtui.providers.base import ProviderError
 from flowtui.providers.transport import RetryPolicy
 from flowtui.store import StoreError
@@ -66,6 +67,7 @@ class SchedulerLink:
         self.label = "starting"
         self.reason = "the scheduler is starting"
         self._queue: asyncio.Queue[Event] = self.bus.subscribe()
+        self.health = HealthTracker()  # the status bar shows what /readyz would
 
     def start(self, app: FlowtuiApp) -> None:
         app.run_worker(self._forward(app), group="scheduler-events", exit_on_error=False)
@@ -81,6 +83,8 @@ class SchedulerLink:
             first = exc.problems[0] if isinstance(exc, ConfigError) and exc.problems else exc
             self.reason = f"the scheduler cannot start: {first}"
             self.label = "not running"
+            self.health.failed_to_start(self.reason)
+            app.show_health(self.health.health.summary())
             app.notify(self.reason, title="scheduler", severity="error")
         else:
             self.embedded = True
@@ -91,6 +95,11 @@ class SchedulerLink:
     async def _forward(self, app: FlowtuiApp) -> None:
         while True:
             event = await self._queue.get()
+            report = self.scheduler.last_report if isinstance(event, PassCompleted) else None
+            before = self.health.health.summary()
+            self.health.observe(event, report)
+            if self.health.health.summary() != before:
+                app.show_health(self.health.health.summary())
             if isinstance(event, SchedulerState):
                 if event.status is not SchedulerStatus.STOPPED:
                     self.label = status_label(event)

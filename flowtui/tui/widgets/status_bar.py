@@ -16,6 +16,7 @@ from flowtui.tui.display import duration_text, target_text
 @dataclass(frozen=True)
 class Status:
     scheduler: str = "not running"  # running | paused | held by pid N | not running
+    health: str = ""  # what /readyz would say: "ready" or "not ready: why" (flowtui.ops.health)
     next_transition: Transition | None = None
     refreshed: datetime | None = None
     refreshing: bool = False
@@ -44,6 +45,8 @@ class StatusBar(Static):
         style = "green" if status.scheduler == "running" else "yellow"
         text.append("scheduler ", style="dim")
         text.append(status.scheduler, style=style)
+        if status.health:
+            text.append(f" · {status.health}", style="green" if status.health == "ready" else "red")
         text.append("  │  ", style="dim")
         transition = status.next_transition
         if transition is None:
