@@ -293,7 +293,11 @@ class Bitrix24Provider(BaseProvider):
     async def set_state(self, flow_id: str, state: State) -> ChangeResult:
         return (await self.set_states({flow_id: state}))[0]
 
-    async def set_states(self, changes: Mapping[str, State]) -> list[ChangeResult]:
+    async def set_states(
+        self, changes: Mapping[str, State], known: Mapping[str, Flow] | None = None
+    ) -> list[ChangeResult]:
+        """Read (flows in `known` were just read: not again), toggle what differs in
+        batches, verify by reading the toggled flows again."""
         desired = {str(k): v for k, v in changes.items()}
         results: dict[str, ChangeResult] = {}
         for flow_id, state in desired.items():
@@ -303,7 +307,11 @@ class Bitrix24Provider(BaseProvider):
                     self.ref(flow_id), state, error, State.UNKNOWN
                 )
         pending = [i for i in desired if i not in results]
-        first = await self.get_flows(pending)
+        recent = {i: known[i] for i in pending if known and i in known}
+        first: dict[str, Flow | ProviderError] = {
+            **recent,
+            **await self.get_flows([i for i in pending if i not in recent]),
+        }
         current = dict(first)
         confirmed: Counter[str] = Counter()
         unknown: Counter[str] = Counter()

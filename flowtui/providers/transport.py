@@ -108,12 +108,13 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-HEADROOM = 0.9  # keep 10% of the platform's burst free for latency jitter and other clients
-
-
 def leaky_bucket(rate: float, burst: int | None) -> AsyncLimiter:
-    """A client-side bucket draining `rate` per second that holds a little under `burst`."""
-    capacity = max(1, int((burst or 1) * HEADROOM))
+    """A client-side bucket draining `rate` per second that holds the platform's burst
+    less one request. The portal starts draining when the first request of a burst
+    arrives, so a later request that travels faster than that first one finds the portal's
+    bucket fuller than ours: the one request kept free absorbs up to 1/rate of such jitter
+    (0.5 s at Bitrix24's 2 req/s), where a share of the burst would cost more requests."""
+    capacity = max(1, (burst or 1) - 1)
     return AsyncLimiter(capacity, capacity / rate)
 
 
