@@ -2,9 +2,8 @@
 
 Flows come from the account's configured ids (the platform has no list method). Reads are
 batched (≤50 `tasks.flow.Flow.get` per `batch` request); `activate` is sent only for flows
-whose `active` differs, then a verifying batch read decides. A few toggles go one request
-per flow; more go in batches of ≤50 too, because at 2 req/s one request per flow would
-take minutes for a thousand flows. An `activate` whose answer was lost (alone or with its
+whose `active` differs, then a verifying batch read of those flows decides. Two toggles or
+more go in batches of ≤50 too: at 2 req/s with a burst of 50, every request counts. An `activate` whose answer was lost (alone or with its
 batch) is never re-sent before a read shows it did not apply; a flow that still shows the
 wrong state after a confirmed toggle (someone else toggled it) gets one more
 read-compare-toggle, then a clear failure — never a silent inversion.
@@ -51,7 +50,6 @@ from flowtui.providers.transport import (
 log = logging.getLogger(LOGGER_NAME)
 
 BATCH = 50
-SINGLE_TOGGLES = BATCH // 2  # up to this many toggles: one request each; more: batches
 TOGGLE_ROUNDS = 2  # confirmed toggles per flow: the first, and one more if someone else toggled
 UNKNOWN_ROUNDS = 3  # toggles whose answer was lost, each re-read before another is sent
 AUTH_CODES = {
@@ -281,9 +279,9 @@ class Bitrix24Provider(BaseProvider):
         return outcomes
 
     async def _toggle(self, ids: Sequence[str]) -> list[bool | ProviderError]:
-        """`activate` each flow: one request per flow for a few, batches of ≤50 for more."""
-        if len(ids) <= SINGLE_TOGGLES:
-            return list(await asyncio.gather(*(self._activate(i) for i in ids)))
+        """`activate` each flow: one request for one flow, batches of ≤50 for more."""
+        if len(ids) == 1:
+            return [await self._activate(ids[0])]
         chunks = [ids[n : n + BATCH] for n in range(0, len(ids), BATCH)]
         outcomes: dict[str, bool | ProviderError] = {}
         for part in await asyncio.gather(*(self._activate_chunk(c) for c in chunks)):
