@@ -190,17 +190,12 @@ class CronTimeline(Timeline):
         return [(begin, begin + self.reach) for begin in starts]
 
     def started_before(self, moment: datetime) -> bool:
-        # The last day, then week, from the day cache; further back, one cron step each.
-        for lookback in _LOOKBACK[:2]:
-            if any(begin < moment for begin, _ in self.raw(moment - lookback, moment)):
-                return True
-        for lookback in _LOOKBACK[2:]:
-            fire = self.cron.next_fire(_wall(moment - lookback, self.zone) - _DST_SLACK)
-            while fire is not None and fire.date() in self.except_dates:
-                fire = self.cron.next_fire(fire)
-            if fire is not None and local_instant(fire, self.zone) < moment:
-                return True
-        return False
+        # One cron step from the furthest lookback: its first fire (not on an except date)
+        # is the earliest start in the whole range, so it answers for every shorter one.
+        fire = self.cron.next_fire(_wall(moment - _LOOKBACK[-1], self.zone) - _DST_SLACK)
+        while fire is not None and fire.date() in self.except_dates:
+            fire = self.cron.next_fire(fire)
+        return fire is not None and local_instant(fire, self.zone) < moment
 
 
 class OnceTimeline(Timeline):
