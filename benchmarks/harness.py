@@ -113,6 +113,11 @@ def seconds(value: float) -> str:
     return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 page`, `7 pages`; `plural` where adding an s is wrong."""
+    return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"
+
+
 def times(ratio: float) -> str:
     return f"{ratio:.1f}×"
 
@@ -219,3 +224,8 @@ def markdown(rows: Sequence[Row], machine: Machine, sizes: Sizes, command: str) 
     lines += [f"- met ({len(met)}): " + ("; ".join(r.measure for r in met) or "none")]
     lines += [f"- missed ({len(missed)}): " + ("; ".join(r.measure for r in missed) or "none")]
     return "\n".join(lines) + "\n"
+
+
+def table_of(report: str) -> str:
+    """The markdown table of a report written by `markdown`."""
+    return "\n".join(line for line in report.splitlines() if line.startswith("|"))

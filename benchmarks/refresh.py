@@ -30,7 +30,7 @@ from benchmarks.emulated import (
     Emulated,
     write_config,
 )
-from benchmarks.harness import Row, median, ratio_to, seconds, verdict
+from benchmarks.harness import Row, counted, median, ratio_to, seconds, verdict
 
 GOAL_RATIO = 1.3
 DIGA_PAGE = 30
@@ -42,15 +42,18 @@ def chain(emulated: Emulated, platform: str, flows: int) -> tuple[float, str]:
     latency = emulated.latency_s
     if platform == "diga":
         pages = max(1, math.ceil(flows / DIGA_PAGE))
-        return pages * latency, f"{pages} cursor pages in turn"
+        return pages * latency, f"{counted(pages, 'cursor page')} in turn"
     if platform == "runflow":
         pages = max(1, math.ceil(flows / RUNFLOW_PAGE))
-        return pages * latency, f"{pages} cursor pages in turn"
+        return pages * latency, f"{counted(pages, 'cursor page')} in turn"
     if platform == "gassapi":
         return 2 * latency, "the project list, then every project at once"
     batches = max(1, math.ceil(flows / BITRIX24_BATCH))
     over = max(0, batches - BITRIX24_BURST) / BITRIX24_RATE_PER_S
-    return over + latency, f"{batches} batches within the burst of {BITRIX24_BURST}"
+    return (
+        over + latency,
+        f"{counted(batches, 'batch', 'batches')} within the burst of {BITRIX24_BURST}",
+    )
 
 
 def target(emulated: Emulated) -> str:
@@ -115,10 +118,11 @@ def measure_platforms(bench: Bench, platforms: tuple[str, ...], directory: Path)
     note = (
         f"cold: `flowtui ls --json` from a shell, the first of {len(colds)} runs "
         f"({', '.join(seconds(c) for c in colds)}), {cold / limit:.1f}× the limit, "
-        f"{requests} requests; warm: the second pass of a process that keeps its providers "
+        f"{counted(requests, 'request')}; warm: the second pass of a process that keeps its "
+        "providers "
         f"(median of {len(warms)}: {', '.join(seconds(w) for w in warms)}). Naive client: "
         f"cold {seconds(naive_cold)} from a shell, warm {seconds(naive_warm)} (median of "
-        f"{len(naive_warms)}), {naive_requests} requests. Limit: "
+        f"{len(naive_warms)}), {counted(naive_requests, 'request')}. Limit: "
         + "; ".join(f"{p} {seconds(t)} ({h})" for p, (t, h) in chains.items())
         + "."
     )

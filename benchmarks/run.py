@@ -32,7 +32,7 @@ from benchmarks import (
     startup,
 )
 from benchmarks.bench import Bench
-from benchmarks.harness import SIZES, Machine, Row, markdown, text_table
+from benchmarks.harness import SIZES, Machine, Row, markdown, table_of, text_table
 
 MEASURES: dict[str, Callable[[Bench], list[Row]]] = {
     "refresh": refresh.measure,
@@ -45,6 +45,21 @@ MEASURES: dict[str, Callable[[Bench], list[Row]]] = {
     "daemon": daemon_memory.measure,
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
+README = Path(__file__).resolve().parent.parent / "README.md"
+README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+
+
+def write_readme(table: str, machine: Machine, path: Path = README) -> None:
+    """The run's table between the README's markers, under the machine it ran on."""
+    text = path.read_text()
+    head, _, rest = text.partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    summary = (
+        f"Last full run: {machine.date}, {machine.cpus} CPUs, load average "
+        f"{machine.load:.2f} → {machine.load_after:.2f} ([notes](benchmarks/results.md))."
+    )
+    block = f"{README_START}\n{summary}\n\n{table}\n{README_END}"
+    path.write_text(head + block + tail)
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -87,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     machine = replace(machine, load_after=os.getloadavg()[0])
     print(text_table(rows))
-    args.output.write_text(markdown(rows, machine, sizes, command))
+    report = markdown(rows, machine, sizes, command)
+    args.output.write_text(report)
+    if sizes.name == "full" and args.output == RESULTS and not args.only:
+        write_readme(table_of(report), machine)
     print(f"written to {args.output}", file=sys.stderr)
     return 0 if ok else 1
 
