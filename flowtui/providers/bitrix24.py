@@ -3,10 +3,11 @@
 Flows come from the account's configured ids (the platform has no list method). Reads are
 batched (≤50 `tasks.flow.Flow.get` per `batch` request); `activate` is sent only for flows
 whose `active` differs, then a verifying batch read of those flows decides. Two toggles or
-more go in batches of ≤50 too: at 2 req/s with a burst of 50, every request counts. An `activate` whose answer was lost (alone or with its
-batch) is never re-sent before a read shows it did not apply; a flow that still shows the
-wrong state after a confirmed toggle (someone else toggled it) gets one more
-read-compare-toggle, then a clear failure — never a silent inversion.
+more go in batches of ≤50 too: at 2 req/s with a burst of 50, every request counts. An
+`activate` whose answer was lost (alone or with its batch) is never re-sent before a read
+shows it did not apply; a flow that still shows the wrong state after a confirmed toggle
+(someone else toggled it) gets one more read-compare-toggle, then a clear failure — never
+a silent inversion.
 """
 
 from __future__ import annotations
