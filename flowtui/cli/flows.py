@@ -313,8 +313,11 @@ async def change(
             rows[ref] = Row(ref, action, "would_change", now.state, wanted, before=now.state)
         else:
             plan[ref] = wanted
-    if plan and not yes and session.config.settings.confirm and sys.stdin.isatty():
+    asked = bool(plan) and not yes and session.config.settings.confirm and sys.stdin.isatty()
+    if asked:
         click.confirm(f"{action} {len(plan)} of {len(refs)} flow(s)?", abort=True, err=True)
+    # the reads are fresh unless a person took their time to answer: then read again
+    known = {} if asked else {ref: flow for ref, flow in current.items() if isinstance(flow, Flow)}
     if not plan:
         return [rows[ref] for ref in refs]
     audit = Audit(session.state_dir)
@@ -327,7 +330,7 @@ async def change(
                 session.providers,
                 plan,
                 on_result=(lambda _: bar.update(1)) if bar else None,
-                known={ref: flow for ref, flow in current.items() if isinstance(flow, Flow)},
+                known=known,
             )
         for result in results:
             rows[result.ref] = Row(
