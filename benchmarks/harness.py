@@ -164,6 +164,17 @@ class Machine:
     load: float  # 1-minute load average when the run started: other work skews figures
     load_after: float = 0.0  # ... and when it ended
 
+    @property
+    def saturated(self) -> str:
+        """A warning when other work kept more processes running than there are CPUs."""
+        busiest = max(self.load, self.load_after)
+        if busiest <= self.cpus:
+            return ""
+        return (
+            f"other work kept a load of up to {busiest:.1f} on {self.cpus} CPUs during this "
+            "run: its times are inflated"
+        )
+
     @classmethod
     def here(cls) -> Machine:
         return cls(
@@ -206,6 +217,7 @@ def markdown(rows: Sequence[Row], machine: Machine, sizes: Sizes, command: str) 
         f"- date: {machine.date}",
         f"- machine: {machine.cpus} CPUs, {machine.system}, 1-minute load average "
         f"{machine.load:.2f} at the start and {machine.load_after:.2f} at the end",
+        *([f"- **{machine.saturated}**"] if machine.saturated else []),
         f"- python: {machine.python}",
         f"- emulator latency: {sizes.latency_ms:g} ms a request",
         f"- sizes: `{sizes.name}`" + ("" if sizes is FULL else " (smaller than the goals assume)"),

@@ -56,7 +56,8 @@ def write_readme(table: str, machine: Machine, path: Path = README) -> None:
     _, _, tail = rest.partition(README_END)
     summary = (
         f"Last full run: {machine.date}, {machine.cpus} CPUs, load average "
-        f"{machine.load:.2f} → {machine.load_after:.2f} ([notes](benchmarks/results.md))."
+        f"{machine.load:.2f} → {machine.load_after:.2f} ([notes](benchmarks/results.md))"
+        + (f"; {machine.saturated}." if machine.saturated else ".")
     )
     block = f"{README_START}\n{summary}\n\n{table}\n{README_END}"
     path.write_text(head + block + tail)
