@@ -34,7 +34,9 @@ COMMANDS = {
         "Validate the configuration: every problem located, exit 2 if there is any.",
     ),
     "plan": LazyCommand(
-        "flowtui.cli.plan", "plan", "Upcoming transitions: when, rule, flow, from → to."
+        "flowtui.cli.plan",
+        "plan",
+        "Upcoming transitions: when (UTC, and the rule's local time), rule, flow, from → to.",
     ),
     "emulate": LazyCommand(
         "flowtui.cli.emulate",
