@@ -18,7 +18,7 @@ class Bench:
     def emulated(self, flows: int) -> Emulated:
         """The shared emulator, re-seeded with `flows` flows on every platform."""
         if self._emulated is None:
-            self._emulated = self.stack.enter_context(emulator(flows))
+            self._emulated = self.stack.enter_context(emulator(flows, self.sizes.latency_ms))
         self._emulated.reset(flows)
         return self._emulated
 

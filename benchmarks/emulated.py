@@ -1,6 +1,12 @@
 """The emulator of the four platforms for the benchmarks, and accounts configured on it
 exactly as a user's schedules.toml would configure them (so providers come from the
-registry, as the app, CLI and daemon build them)."""
+registry, as the app, CLI and daemon build them).
+
+Every documented limit is on (SPEC §7): each request waits the run's latency (50 ms at
+full size); Bitrix24's leaky bucket drains 2 req/s with a burst of 50 (503
+QUERY_LIMIT_EXCEEDED); Runflow limits each organisation (429 RATE_LIMITED without
+Retry-After, as its current docs say; the docs give no figure, so the rate is ours).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import tomli_w
@@ -20,6 +27,11 @@ from flowtui.providers.base import Provider
 from flowtui.providers.registry import Environment, build_provider
 
 SEED = 8
+RUNFLOW_RATE_PER_S = 10.0
+RUNFLOW_BURST = 20
+BITRIX24_RATE_PER_S = 2.0
+BITRIX24_BURST = 50
+BITRIX24_BATCH = 50
 PLATFORMS = ("diga", "gassapi", "runflow", "bitrix24")
 ACCOUNTS = {"diga": "support", "gassapi": "ops", "runflow": "studio", "bitrix24": "crm"}
 SECRET_ENV = {
@@ -49,6 +61,10 @@ class Emulated:
 
     def requests(self, platform: str) -> list[dict[str, Any]]:
         return self.admin.requests(platform)
+
+    @property
+    def latency_s(self) -> float:
+        return self.running.config.latency_ms / 1000
 
     @property
     def env(self) -> dict[str, str]:
@@ -106,9 +122,26 @@ def config_from(data: Mapping[str, Any]) -> Config:
     return parse_config(tomli_w.dumps(data), "bench-schedules.toml")
 
 
+def write_config(emulated: Emulated, path: Path, **data: Any) -> Path:
+    """schedules.toml of the four accounts (Bitrix24 naming every seeded flow) plus `data`."""
+    accounts = emulated.accounts(emulated.ids("bitrix24"))
+    path.write_text(tomli_w.dumps({"accounts": accounts, **data}))
+    return path
+
+
 @contextmanager
-def emulator(flows: int) -> Iterator[Emulated]:
-    config = EmulatorConfig(flows=flows, seed=SEED, token=secrets.token_urlsafe(18))
+def emulator(flows: int, latency_ms: float) -> Iterator[Emulated]:
+    config = EmulatorConfig(
+        flows=flows,
+        seed=SEED,
+        token=secrets.token_urlsafe(18),
+        latency_ms=latency_ms,
+        runflow_rate_per_s=RUNFLOW_RATE_PER_S,
+        runflow_burst=RUNFLOW_BURST,
+        runflow_retry_after_s=None,
+        bitrix24_drain_per_s=BITRIX24_RATE_PER_S,
+        bitrix24_threshold=BITRIX24_BURST,
+    )
     with run_in_thread(config) as running:
         admin = EmulatorAdmin(running.base_url, timeout=60)
         try:

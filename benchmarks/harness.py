@@ -1,9 +1,10 @@
 """What every measure shares: the sizes of a run, a result row, timing, and the report.
 
-A measure is a function `measure(bench) -> list[Row]`; each row carries its figure, the
-baseline measured in the same run (or "—"), the ratio between them, the target, and a
-verdict. A measure that cannot run (the code it measures has not landed) returns one row
-whose verdict starts with "not measured:".
+A measure is a function `measure(bench) -> list[Row]`. A row carries its figure (cold
+beside warm where both exist), the baseline measured in the same run, the physical limit
+(the critical path of dependent requests × the emulator's latency, or the platform's rate
+limit) with the figure's ratio to it, the goal and a verdict. Every word of a row and of
+its note is built from what the run measured; a measure that cannot run says why.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 
 @dataclass(frozen=True)
 class Sizes:
-    """How big each measure runs; targets are stated for `FULL`."""
+    """How big each measure runs; goals are stated for `FULL`."""
 
     name: str
     refresh_flows: int = 1000
@@ -35,6 +36,7 @@ class Sizes:
     daemon_flows: int = 10_000
     resyncs: int = 10
     repeats: int = 5
+    latency_ms: float = 50.0  # the emulator's latency per request (SPEC §7)
 
 
 FULL = Sizes("full")
@@ -67,6 +69,7 @@ SMOKE = replace(
     daemon_flows=40,
     resyncs=2,
     repeats=1,
+    latency_ms=5.0,
 )
 SIZES = {sizes.name: sizes for sizes in (FULL, QUICK, SMOKE)}
 
@@ -80,28 +83,39 @@ class Row:
 
     measure: str
     figure: str
-    target: str
+    goal: str
     verdict: str
     baseline: str = "—"
+    limit: str = "—"
     ratio: str = "—"
     note: str = ""
 
     @property
     def missed(self) -> bool:
-        return self.verdict == MISSED
+        return self.verdict.startswith(MISSED)
 
 
-def verdict(ok: bool) -> str:
-    return MET if ok else MISSED
+def verdict(ok: bool, why: str = "") -> str:
+    """`met`, or `MISSED` with what missed (built by the measure from its figures)."""
+    return MET if ok else f"{MISSED}: {why}" if why else MISSED
 
 
-def not_measured(measure: str, target: str, why: str) -> Row:
-    return Row(measure, "—", target, f"not measured: {why}")
+def not_measured(measure: str, goal: str, why: str) -> Row:
+    return Row(measure, "—", goal, f"not measured: {why}")
+
+
+def ratio_to(figure: float, limit: float) -> str:
+    return f"{figure / limit:.2f}× limit" if limit > 0 else "—"
 
 
 def seconds(value: float) -> str:
     """A duration for humans: ms below a second, s above."""
     return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 page`, `7 pages`; `plural` where adding an s is wrong."""
+    return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"
 
 
 def times(ratio: float) -> str:
@@ -148,6 +162,18 @@ class Machine:
     system: str
     date: str
     load: float  # 1-minute load average when the run started: other work skews figures
+    load_after: float = 0.0  # ... and when it ended
+
+    @property
+    def saturated(self) -> str:
+        """A warning when other work kept more processes running than there are CPUs."""
+        busiest = max(self.load, self.load_after)
+        if busiest <= self.cpus:
+            return ""
+        return (
+            f"other work kept a load of up to {busiest:.1f} on {self.cpus} CPUs during this "
+            "run: its times are inflated"
+        )
 
     @classmethod
     def here(cls) -> Machine:
@@ -160,11 +186,11 @@ class Machine:
         )
 
 
-COLUMNS = ("measure", "figure", "baseline (same run)", "ratio", "target", "verdict")
+COLUMNS = ("measure", "figure", "baseline (same run)", "limit", "ratio", "goal", "verdict")
 
 
 def _cells(row: Row) -> tuple[str, ...]:
-    return (row.measure, row.figure, row.baseline, row.ratio, row.target, row.verdict)
+    return (row.measure, row.figure, row.baseline, row.limit, row.ratio, row.goal, row.verdict)
 
 
 def text_table(rows: Sequence[Row]) -> str:
@@ -182,18 +208,19 @@ def _escape(text: str) -> str:
 
 
 def markdown(rows: Sequence[Row], machine: Machine, sizes: Sizes, command: str) -> str:
-    """benchmarks/results.md: machine, date, the table, then each row's notes."""
+    """benchmarks/results.md: machine, date, the table, each row's notes, the goals met."""
     lines = [
         "# Benchmark results",
         "",
         f"Written by `{command}` — do not edit by hand.",
         "",
         f"- date: {machine.date}",
-        f"- machine: {machine.cpus} CPUs, {machine.system}, load average "
-        f"{machine.load:.2f} at the start (other processes share the CPUs)",
+        f"- machine: {machine.cpus} CPUs, {machine.system}, 1-minute load average "
+        f"{machine.load:.2f} at the start and {machine.load_after:.2f} at the end",
+        *([f"- **{machine.saturated}**"] if machine.saturated else []),
         f"- python: {machine.python}",
-        f"- sizes: `{sizes.name}`"
-        + ("" if sizes is FULL else " (smaller than the targets assume; run without --quick)"),
+        f"- emulator latency: {sizes.latency_ms:g} ms a request",
+        f"- sizes: `{sizes.name}`" + ("" if sizes is FULL else " (smaller than the goals assume)"),
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
@@ -203,4 +230,14 @@ def markdown(rows: Sequence[Row], machine: Machine, sizes: Sizes, command: str) 
     if notes:
         lines += ["", "## Notes", ""]
         lines += [f"- **{row.measure}**: {row.note}" for row in notes]
+    met = [row for row in rows if row.verdict == MET]
+    missed = [row for row in rows if row.missed]
+    lines += ["", "## Goals", ""]
+    lines += [f"- met ({len(met)}): " + ("; ".join(r.measure for r in met) or "none")]
+    lines += [f"- missed ({len(missed)}): " + ("; ".join(r.measure for r in missed) or "none")]
     return "\n".join(lines) + "\n"
+
+
+def table_of(report: str) -> str:
+    """The markdown table of a report written by `markdown`."""
+    return "\n".join(line for line in report.splitlines() if line.startswith("|"))

@@ -1,19 +1,21 @@
 """Run the benchmarks, print the table and write benchmarks/results.md.
 
-    .venv/bin/python -m benchmarks.run            # full sizes (the targets' sizes), ~minutes
+    .venv/bin/python -m benchmarks.run            # full sizes (the goals' sizes), ~minutes
     .venv/bin/python -m benchmarks.run --quick    # smaller sizes, for iteration
     .venv/bin/python -m benchmarks.run --only refresh --only plan
 
-Exit code 0 when every measure ran (a missed target is a finding, reported in the table),
+Exit code 0 when every measure ran (a missed goal is a finding, reported in the table),
 1 when a measure crashed, 2 on bad arguments.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
@@ -21,19 +23,21 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from benchmarks import (
     app_paint,
-    bitrix_converge,
+    bitrix_disable,
     boundary,
     daemon_memory,
     desired_state,
     plan_week,
     refresh,
+    startup,
 )
 from benchmarks.bench import Bench
-from benchmarks.harness import SIZES, Machine, Row, markdown, text_table
+from benchmarks.harness import SIZES, Machine, Row, markdown, table_of, text_table
 
 MEASURES: dict[str, Callable[[Bench], list[Row]]] = {
     "refresh": refresh.measure,
-    "converge": bitrix_converge.measure,
+    "disable": bitrix_disable.measure,
+    "startup": startup.measure,
     "desired": desired_state.measure,
     "plan": plan_week.measure,
     "app": app_paint.measure,
@@ -41,6 +45,22 @@ MEASURES: dict[str, Callable[[Bench], list[Row]]] = {
     "daemon": daemon_memory.measure,
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
+README = Path(__file__).resolve().parent.parent / "README.md"
+README_START, README_END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+
+
+def write_readme(table: str, machine: Machine, path: Path = README) -> None:
+    """The run's table between the README's markers, under the machine it ran on."""
+    text = path.read_text()
+    head, _, rest = text.partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    summary = (
+        f"Last full run: {machine.date}, {machine.cpus} CPUs, load average "
+        f"{machine.load:.2f} → {machine.load_after:.2f} ([notes](benchmarks/results.md))"
+        + (f"; {machine.saturated}." if machine.saturated else ".")
+    )
+    block = f"{README_START}\n{summary}\n\n{table}\n{README_END}"
+    path.write_text(head + block + tail)
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -81,8 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks.run" + (
         f" --sizes {sizes.name}" if sizes.name != "full" else ""
     )
+    machine = replace(machine, load_after=os.getloadavg()[0])
     print(text_table(rows))
-    args.output.write_text(markdown(rows, machine, sizes, command))
+    report = markdown(rows, machine, sizes, command)
+    args.output.write_text(report)
+    if sizes.name == "full" and args.output == RESULTS and not args.only:
+        write_readme(table_of(report), machine)
     print(f"written to {args.output}", file=sys.stderr)
     return 0 if ok else 1
 

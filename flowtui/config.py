@@ -277,6 +277,9 @@ class GassapiAccount(_AccountBase):
     token_env: EnvName = Field(description=_ENV.format("the access token (JWT)"))
     refresh_token_env: EnvName | None = Field(None, description=_ENV.format("the refresh token"))
     toggle_only: bool = Field(False, description="Switch only by toggle: read, toggle, verify")
+    concurrency: int = Field(
+        32, ge=1, description="Requests in flight at most (no rate limit documented)"
+    )
 
 
 class RunflowAccount(_AccountBase):
@@ -307,6 +310,9 @@ class Bitrix24Account(_AccountBase):
     flow_ids: tuple[int, ...] = Field(min_length=1, description="Flows to manage (not listable)")
     rate: float = Field(2.0, gt=0, description="Requests per second (Enterprise: 5)")
     burst: int = Field(50, ge=1, description="Leaky-bucket burst (Enterprise: 250)")
+    concurrency: int = Field(
+        50, ge=1, description="Requests in flight at most (the burst; the bucket paces the rest)"
+    )
 
     @property
     def uses_webhook(self) -> bool:

@@ -190,17 +190,12 @@ class CronTimeline(Timeline):
         return [(begin, begin + self.reach) for begin in starts]
 
     def started_before(self, moment: datetime) -> bool:
-        # The last day, then week, from the day cache; further back, one cron step each.
-        for lookback in _LOOKBACK[:2]:
-            if any(begin < moment for begin, _ in self.raw(moment - lookback, moment)):
-                return True
-        for lookback in _LOOKBACK[2:]:
-            fire = self.cron.next_fire(_wall(moment - lookback, self.zone) - _DST_SLACK)
-            while fire is not None and fire.date() in self.except_dates:
-                fire = self.cron.next_fire(fire)
-            if fire is not None and local_instant(fire, self.zone) < moment:
-                return True
-        return False
+        # One cron step from the furthest lookback: its first fire (not on an except date)
+        # is the earliest start in the whole range, so it answers for every shorter one.
+        fire = self.cron.next_fire(_wall(moment - _LOOKBACK[-1], self.zone) - _DST_SLACK)
+        while fire is not None and fire.date() in self.except_dates:
+            fire = self.cron.next_fire(fire)
+        return fire is not None and local_instant(fire, self.zone) < moment
 
 
 class OnceTimeline(Timeline):
@@ -354,6 +349,7 @@ class Schedule:
             if isinstance(key, FlowRef):
                 self._named.setdefault(key.account, set()).add(key)
         self._span_cache: tuple[datetime, datetime, dict[int, _Span]] | None = None
+        self._phases: dict[tuple[int, str], Mapping[FlowKey, DesiredState]] = {}
         self._entries: list[_Entry] = []
         for index, rule in enumerate(config.rules):
             if rule.paused:
@@ -411,18 +407,32 @@ class Schedule:
                 if begins is not None and moment < begins:
                     continue
                 on_b = span.inside(moment)
-                layers.append(((1, 0, 0, -entry.index), _switch_states(entry, on_b, flows)))
+                states = self._kept(entry, "b" if on_b else "a", flows)
+                layers.append(((1, 0, 0, -entry.index), states))
             elif span.inside(moment):
                 rank = (3, rule.priority, rule.state is State.DISABLED, -entry.index)
-                reason = f"maintenance window {rule.name!r}"
-                state = DesiredState(rule.state, rule.name, rule.enforce, reason)
-                layers.append((rank, dict.fromkeys(flows, state)))
+                layers.append((rank, self._kept(entry, "window", flows)))
             elif span.after(moment):
                 rank = (0, rule.priority, rule.after == "disabled", -entry.index)
-                priors = prior_states.get(rule.name, {})
-                layers.append((rank, _after_states(rule, flows, priors)))
+                if rule.after == RESTORE:  # from the recorded priors, which change
+                    priors = prior_states.get(rule.name, {})
+                    states = _after_states(rule, flows, priors)
+                else:
+                    states = self._kept(entry, "after", flows)
+                layers.append((rank, states))
         layers.sort(key=lambda layer: layer[0])
         return layers
+
+    def _kept(
+        self, entry: _Entry, phase: str, flows: Collection[FlowKey]
+    ) -> Mapping[FlowKey, DesiredState]:
+        """An entry's states in a phase that depends on nothing else ("a", "b", "window",
+        "after" unless restore), built once per Schedule and reused by every later pass."""
+        key = (entry.index, phase)
+        kept = self._phases.get(key)
+        if kept is None:
+            kept = self._phases[key] = _phase_states(entry, phase, flows)
+        return kept
 
     def _evaluate(
         self,
@@ -723,6 +733,32 @@ def _switch_states(
     return {flow: on if (flow in entry.group_b) == on_b else off for flow in flows}
 
 
+class _Restored(dict[State, DesiredState]):
+    """The `after = "restore"` state of one rule for each recorded state, made once."""
+
+    def __init__(self, rule: str, reason: str) -> None:
+        super().__init__()
+        self.rule, self.reason = rule, reason
+
+    def __missing__(self, state: State) -> DesiredState:
+        made = self[state] = DesiredState(state, self.rule, False, self.reason)
+        return made
+
+
+def _phase_states(
+    entry: _Entry, phase: str, flows: Collection[FlowKey]
+) -> dict[FlowKey, DesiredState]:
+    """States of a phase that depends only on the rule: a switch's "a" or "b", a
+    maintenance rule's "window", or its "after" when that is not "restore"."""
+    rule = entry.rule
+    if isinstance(rule, AbSwitchRule):
+        return _switch_states(entry, phase == "b", flows)
+    if phase == "window":
+        reason = f"maintenance window {rule.name!r}"
+        return dict.fromkeys(flows, DesiredState(rule.state, rule.name, rule.enforce, reason))
+    return _after_states(rule, flows, {})
+
+
 def _after_states(
     rule: MaintenanceRule,
     flows: Collection[FlowKey],
@@ -732,11 +768,16 @@ def _after_states(
     reason = f"after maintenance window {rule.name!r}: {rule.after}"
     if rule.after != RESTORE:
         return dict.fromkeys(flows, DesiredState(State(rule.after), rule.name, False, reason))
-    return {
-        flow: DesiredState(state, rule.name, False, reason)
-        for flow, state in priors.items()
-        if flow in flows
-    }
+    # one DesiredState per recorded state, not one per flow
+    restored = _Restored(rule.name, reason)
+    if len(priors) <= len(flows):
+        return {flow: restored[state] for flow, state in priors.items() if flow in flows}
+    states: dict[FlowKey, DesiredState] = {}
+    for flow in flows:
+        state = priors.get(flow)  # type: ignore[call-overload]
+        if state is not None:
+            states[flow] = restored[state]
+    return states
 
 
 # -- module-level API -----------------------------------------------------------------

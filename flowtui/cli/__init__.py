@@ -1,4 +1,5 @@
-"""The `flowtui` command line (click). Each command lives in its own module here."""
+"""The `flowtui` command line (click). Each command lives in its own module here, imported
+only when it runs (flowtui.cli.lazy): start-up pays for what the command uses."""
 
 from __future__ import annotations
 
@@ -6,22 +7,90 @@ from pathlib import Path
 
 import click
 
-from flowtui.cli.audit import audit
-from flowtui.cli.calendar import calendar
-from flowtui.cli.check import check
 from flowtui.cli.context import CliContext
-from flowtui.cli.daemon import daemon
-from flowtui.cli.demo import demo
-from flowtui.cli.emulate import emulate
-from flowtui.cli.flows import COMMANDS as FLOW_COMMANDS
-from flowtui.cli.notify import notify
-from flowtui.cli.override import override
-from flowtui.cli.plan import plan
-from flowtui.cli.schema import schema
-from flowtui.cli.tui import tui
+from flowtui.cli.lazy import LazyCommand, LazyGroup
+
+_CONVERGE = "(converge: change only what differs, verify)."
+COMMANDS = {
+    "ls": LazyCommand("flowtui.cli.flows", "ls", "List flows and their live state."),
+    "enable": LazyCommand("flowtui.cli.flows", "enable", f"Enable flows {_CONVERGE}"),
+    "disable": LazyCommand("flowtui.cli.flows", "disable", f"Disable flows {_CONVERGE}"),
+    "toggle": LazyCommand(
+        "flowtui.cli.flows", "toggle", "Switch each flow to the opposite of its current state."
+    ),
+    "publish": LazyCommand(
+        "flowtui.cli.flows",
+        "publish_command",
+        "Publish flows (Diga), so that they can be enabled.",
+    ),
+    "create": LazyCommand(
+        "flowtui.cli.flows",
+        "create",
+        "Create a flow on ACCOUNT (Diga: a draft to publish later).",
+    ),
+    "check": LazyCommand(
+        "flowtui.cli.check",
+        "check",
+        "Validate the configuration: every problem located, exit 2 if there is any.",
+    ),
+    "plan": LazyCommand(
+        "flowtui.cli.plan",
+        "plan",
+        "Upcoming transitions: when (UTC, and the rule's local time), rule, flow, from → to.",
+    ),
+    "emulate": LazyCommand(
+        "flowtui.cli.emulate",
+        "emulate",
+        "Serve Diga, GASSAPI, Runflow and Bitrix24 stand-ins on HOST:PORT until Ctrl-C.",
+    ),
+    "daemon": LazyCommand(
+        "flowtui.cli.daemon",
+        "daemon",
+        "Run the scheduler headless: converge now, then at every transition and resync.",
+    ),
+    "audit": LazyCommand("flowtui.cli.audit", "audit", "Show the audit log, newest first."),
+    "override": LazyCommand(
+        "flowtui.cli.override",
+        "override",
+        "Pin flows for a while: the scheduler keeps them at --state until --until, whatever "
+        "the rules say.",
+    ),
+    "tui": LazyCommand(
+        "flowtui.cli.tui",
+        "tui",
+        "Open the live table of every flow; the scheduler runs inside when it can.",
+    ),
+    "demo": LazyCommand(
+        "flowtui.cli.demo",
+        "demo",
+        "Open the app on the emulator of all four platforms: no account or network needed.",
+    ),
+    "schema": LazyCommand(
+        "flowtui.cli.schema",
+        "schema",
+        "Print the JSON Schema of schedules.toml (what schedules.schema.json holds).",
+    ),
+    "notify": LazyCommand(
+        "flowtui.cli.notify",
+        "notify",
+        "Webhook notifications (`[[notify]]` in the configuration).",
+    ),
+    "calendar": LazyCommand(
+        "flowtui.cli.calendar",
+        "calendar",
+        "Print the windows as an iCalendar file (`flowtui calendar > windows.ics`): one event "
+        "per maintenance window and per A/B period, times in UTC, stable UIDs so a subscribed "
+        "calendar updates instead of duplicating.",
+    ),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+)
 @click.option(
     "--config",
     "config_path",
@@ -43,19 +112,6 @@ def main(ctx: click.Context, config_path: Path | None, state_dir: Path | None) -
     Without a command it opens the app (`flowtui tui`)."""
     ctx.obj = CliContext(config_path=config_path, state_dir=state_dir)
     if ctx.invoked_subcommand is None:
+        tui = main.get_command(ctx, "tui")
+        assert tui is not None
         ctx.invoke(tui)
-
-
-for command in FLOW_COMMANDS:
-    main.add_command(command)
-main.add_command(check)
-main.add_command(plan)
-main.add_command(emulate)
-main.add_command(daemon)
-main.add_command(audit)
-main.add_command(override)
-main.add_command(tui)
-main.add_command(demo)
-main.add_command(schema)
-main.add_command(calendar)
-main.add_command(notify)

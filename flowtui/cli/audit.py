@@ -11,7 +11,6 @@ import click
 from flowtui.cli.context import CliContext, fail
 from flowtui.config import AccountWildcard, ConfigError, UnknownReference, load_config
 from flowtui.durations import parse_duration
-from flowtui.engine.daemon import default_state_dir
 from flowtui.model import FlowRef
 from flowtui.store import DB_NAME, AuditRecord, SqliteStore, StoreError
 
@@ -30,7 +29,7 @@ def state_dir_of(cli: CliContext) -> Path:
         configured = load_config(cli.resolved_config_path()).settings.state_dir
     except ConfigError:
         configured = None
-    return configured or default_state_dir()
+    return configured or cli.resolved_state_dir()
 
 
 def parse_ref(cli: CliContext, text: str, *, known: bool = False) -> FlowRef:

@@ -14,6 +14,39 @@ if TYPE_CHECKING:
     from flowtui.emulator.server import RunningEmulator
 
 SAMPLE_FLOWS = 5
+LIFTED = 10**9  # a Bitrix24 bucket that never fills: the limit is off
+
+
+def parse_limit(text: str, option: str) -> tuple[float, int] | None:
+    """`RATE/BURST` (requests per second, requests at once) or `off` → None."""
+    if text.strip().lower() == "off":
+        return None
+    rate_text, _, burst_text = text.partition("/")
+    try:
+        rate, burst = float(rate_text), int(burst_text)
+    except ValueError:
+        fail(f"{option} must be RATE/BURST (e.g. 2/50) or off, not {text!r}", EXIT_USAGE)
+    if not (rate > 0 and burst >= 1):
+        fail(f"{option} needs a rate above 0 and a burst of at least 1", EXIT_USAGE)
+    return rate, burst
+
+
+def limit_fields(runflow: str, retry_after: str, bitrix24: str) -> dict[str, Any]:
+    """EmulatorConfig fields for the documented rate limits asked on the command line."""
+    fields: dict[str, Any] = {}
+    runflow_limit = parse_limit(runflow, "--runflow-limit")
+    if runflow_limit is not None:
+        fields["runflow_rate_per_s"], fields["runflow_burst"] = runflow_limit
+    if retry_after.strip().lower() == "none":
+        fields["runflow_retry_after_s"] = None
+    elif retry_after.isdigit():
+        fields["runflow_retry_after_s"] = int(retry_after)
+    else:
+        fail(f"--runflow-retry-after must be whole seconds or none, not {retry_after!r}")
+    bucket = parse_limit(bitrix24, "--bitrix24-limit")
+    drain, threshold = (LIFTED, LIFTED) if bucket is None else bucket
+    fields["bitrix24_drain_per_s"], fields["bitrix24_threshold"] = drain, threshold
+    return fields
 
 
 @click.command()
@@ -44,13 +77,51 @@ SAMPLE_FLOWS = 5
     default=None,
     help="Credential every platform accepts (default: a random one, printed).",
 )
-def emulate(host: str, port: int, flows: int, seed: int, token: str | None) -> None:
+@click.option(
+    "--latency",
+    type=click.FloatRange(0, 60_000),
+    default=0,
+    show_default=True,
+    help="Milliseconds added to every platform request (benchmarks use 50).",
+)
+@click.option(
+    "--runflow-limit",
+    default="off",
+    show_default=True,
+    help="Runflow's per-organisation rate limit as RATE/BURST (e.g. 10/20): over it, "
+    "429 RATE_LIMITED.",
+)
+@click.option(
+    "--runflow-retry-after",
+    default="1",
+    show_default=True,
+    help="Seconds sent in Retry-After with Runflow's 429, or none (the current docs: no header).",
+)
+@click.option(
+    "--bitrix24-limit",
+    default="2/50",
+    show_default=True,
+    help="Bitrix24's leaky bucket as DRAIN/THRESHOLD (Enterprise: 5/250), or off: over it, "
+    "503 QUERY_LIMIT_EXCEEDED.",
+)
+def emulate(
+    host: str,
+    port: int,
+    flows: int,
+    seed: int,
+    token: str | None,
+    latency: float,
+    runflow_limit: str,
+    runflow_retry_after: str,
+    bitrix24_limit: str,
+) -> None:
     """Serve Diga, GASSAPI, Runflow and Bitrix24 stand-ins on HOST:PORT until Ctrl-C."""
     from flowtui.emulator.admin_client import EmulatorAdmin
     from flowtui.emulator.config import EmulatorConfig
     from flowtui.emulator.server import run_in_thread
 
-    fields: dict[str, Any] = {"flows": flows, "seed": seed}
+    fields: dict[str, Any] = {"flows": flows, "seed": seed, "latency_ms": latency}
+    fields |= limit_fields(runflow_limit, runflow_retry_after, bitrix24_limit)
     if token is not None:
         if not token or "/" in token or not token.isprintable() or " " in token:
             fail("--token must be non-empty, without spaces or '/'", EXIT_USAGE)
@@ -88,9 +159,22 @@ def describe(running: RunningEmulator, state: dict[str, Any]) -> str:
         count = sum(1 for f in gass_flows if f["project_id"] == project["id"])
         return f"{project['id']} ({count} flows)"
 
+    runflow_limit = (
+        "off"
+        if config.runflow_rate_per_s is None
+        else f"{config.runflow_rate_per_s:g} req/s, burst {config.runflow_burst}, Retry-After "
+        + ("none" if config.runflow_retry_after_s is None else f"{config.runflow_retry_after_s} s")
+    )
+    bitrix_limit = (
+        "off"
+        if config.bitrix24_threshold >= LIFTED
+        else f"{config.bitrix24_drain_per_s:g} req/s, burst {config.bitrix24_threshold}"
+    )
     lines = [
         f"flowtui emulator on {running.base_url} "
         f"({config.flows} flows per platform, seed {config.seed})",
+        f"latency {config.latency_ms:g} ms a request; rate limits: runflow {runflow_limit}; "
+        f"bitrix24 {bitrix_limit}",
         "",
         "diga",
         f"  base_url        {running.diga_url}",

@@ -193,12 +193,20 @@ async def list_accounts(session: Session, names: Sequence[str]) -> tuple[list[Fl
     return flows, code
 
 
-async def expand(
-    session: Session, refs: list[FlowRef], wildcards: list[str]
-) -> tuple[list[FlowRef], int]:
+@dataclass(frozen=True)
+class Targets:
+    """The flows a command works on; `listed` holds those just read by a listing."""
+
+    refs: list[FlowRef]
+    listed: dict[FlowRef, Flow]
+    code: int
+
+
+async def expand(session: Session, refs: list[FlowRef], wildcards: list[str]) -> Targets:
     """Every flow of each wildcard account, then the named refs, without duplicates."""
-    listed, code = await list_accounts(session, wildcards)
-    return list(dict.fromkeys([flow.ref for flow in listed] + refs)), code
+    flows, code = await list_accounts(session, wildcards)
+    listed = {flow.ref: flow for flow in flows if flow.state is not State.UNKNOWN}
+    return Targets(list(dict.fromkeys([flow.ref for flow in flows] + refs)), listed, code)
 
 
 async def read(session: Session, refs: Sequence[FlowRef]) -> dict[FlowRef, Flow | ProviderError]:
@@ -274,10 +282,21 @@ class Audit:
 
 
 async def change(
-    session: Session, action: str, refs: Sequence[FlowRef], dry_run: bool, yes: bool, as_json: bool
+    session: Session,
+    action: str,
+    refs: Sequence[FlowRef],
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    listed: Mapping[FlowRef, Flow] | None = None,
 ) -> list[Row]:
-    """Read, plan, confirm, audit and converge `refs`; one row per flow."""
-    current = await read(session, refs)
+    """Read, plan, confirm, audit and converge `refs`; one row per flow. Flows in `listed`
+    were just read by the listing that found them and are not read again."""
+    listed = listed or {}
+    current: dict[FlowRef, Flow | ProviderError] = {
+        **listed,
+        **await read(session, [ref for ref in refs if ref not in listed]),
+    }
     rows: dict[FlowRef, Row] = {}
     plan: dict[FlowRef, State] = {}
     for ref in refs:
@@ -294,8 +313,11 @@ async def change(
             rows[ref] = Row(ref, action, "would_change", now.state, wanted, before=now.state)
         else:
             plan[ref] = wanted
-    if plan and not yes and session.config.settings.confirm and sys.stdin.isatty():
+    asked = bool(plan) and not yes and session.config.settings.confirm and sys.stdin.isatty()
+    if asked:
         click.confirm(f"{action} {len(plan)} of {len(refs)} flow(s)?", abort=True, err=True)
+    # the reads are fresh unless a person took their time to answer: then read again
+    known = {} if asked else {ref: flow for ref, flow in current.items() if isinstance(flow, Flow)}
     if not plan:
         return [rows[ref] for ref in refs]
     audit = Audit(session.state_dir)
@@ -305,7 +327,10 @@ async def change(
         )
         with progress(len(plan), as_json, action) as bar:
             results = await converge_many(
-                session.providers, plan, on_result=(lambda _: bar.update(1)) if bar else None
+                session.providers,
+                plan,
+                on_result=(lambda _: bar.update(1)) if bar else None,
+                known=known,
             )
         for result in results:
             rows[result.ref] = Row(
@@ -372,15 +397,17 @@ def change_command(action: str, summary: str) -> click.Command:
             session.refuse_if_read_only()
 
         async def work() -> int:
-            targets, listing = await expand(session, *resolve(session, refs))
+            targets = await expand(session, *resolve(session, refs))
             if action == "publish":
                 if dry_run:
-                    rows = [Row(r, action, "would_change", State.UNKNOWN) for r in targets]
+                    rows = [Row(r, action, "would_change", State.UNKNOWN) for r in targets.refs]
                 else:
-                    rows = await publish(session, targets)
+                    rows = await publish(session, targets.refs)
             else:
-                rows = await change(session, action, targets, dry_run, yes, as_json)
-            return max(emit(rows, as_json), listing)
+                rows = await change(
+                    session, action, targets.refs, dry_run, yes, as_json, targets.listed
+                )
+            return max(emit(rows, as_json), targets.code)
 
         raise SystemExit(run_safely(session, work))
 

@@ -35,7 +35,8 @@ Tests, the demo and the benchmarks drive the emulator through it. Platforms are 
 `GET /_emulator/faults` → every platform's faults; `GET|PUT /_emulator/faults/{platform}`
     reads or changes some of one platform's fields (PUT answers the full set):
     all platforms:
-      `latency_ms`         added before each request is handled
+      `latency_ms`         added before each request is handled (default: the start-up
+                           latency, `flowtui emulate --latency`)
       `error_rate`         0..1 share of requests answered with a 5xx before being handled
                            (randomness from an RNG seeded by the reset seed)
       `burst_5xx`          the next N requests get a 5xx (nothing applied)
@@ -49,9 +50,9 @@ Tests, the demo and the benchmarks drive the emulator through it. Platforms are 
                            not change. Use a client timeout of well under a second.
     gassapi:  `other_error_shape_rate` (0..1 share of errors sent as
               `{"status": "error", "message": <raw message>}`), `token_ttl_s` (new tokens)
-    runflow:  `rate_limit_per_s` (per organisation; null: no limit, the default),
-              `rate_limit_burst` (default 20), `retry_after_s` (seconds sent in
-              `Retry-After` on 429; null: no header)
+    runflow:  `rate_limit_per_s` (per organisation; null: no limit, the default unless
+              started with `--runflow-limit`), `rate_limit_burst` (default 20),
+              `retry_after_s` (seconds sent in `Retry-After` on 429; null: no header)
     bitrix24: `bucket_drain_per_s` (default 2), `bucket_threshold` (default 50),
               `token_ttl_s` (OAuth access tokens issued from now on; default 3600),
               `overload_limit` (true: every REST call gets 503 `OVERLOAD_LIMIT`, the

@@ -37,6 +37,7 @@ class EmulatorConfig:
     runflow_burst: int = 20
     runflow_retry_after_s: int | None = 1  # None: 429 without Retry-After
     request_log_size: int = 100_000
+    latency_ms: float = 0.0  # added before every platform request (kept across resets)
 
     @property
     def gassapi_refresh_token(self) -> str:

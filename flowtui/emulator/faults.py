@@ -84,15 +84,18 @@ class PlatformFaults:
 
 
 def default_faults(config: EmulatorConfig) -> dict[str, PlatformFaults]:
+    latency = config.latency_ms
     return {
-        "diga": PlatformFaults(),
-        "gassapi": PlatformFaults(token_ttl_s=config.gassapi_token_ttl_s),
+        "diga": PlatformFaults(latency_ms=latency),
+        "gassapi": PlatformFaults(latency_ms=latency, token_ttl_s=config.gassapi_token_ttl_s),
         "runflow": PlatformFaults(
+            latency_ms=latency,
             rate_limit_per_s=config.runflow_rate_per_s,
             rate_limit_burst=config.runflow_burst,
             retry_after_s=config.runflow_retry_after_s,
         ),
         "bitrix24": PlatformFaults(
+            latency_ms=latency,
             token_ttl_s=config.bitrix24_token_ttl_s,
             bucket_drain_per_s=config.bitrix24_drain_per_s,
             bucket_threshold=config.bitrix24_threshold,

@@ -233,7 +233,12 @@ class Provider(Protocol):
 
     async def set_state(self, flow_id: str, state: State) -> ChangeResult: ...
 
-    async def set_states(self, changes: Mapping[str, State]) -> list[ChangeResult]: ...
+    async def set_states(
+        self, changes: Mapping[str, State], known: Mapping[str, Flow] | None = None
+    ) -> list[ChangeResult]:
+        """Converge many flows; `known` holds flows just read (e.g. by the listing that
+        found them), which a provider may compare against instead of reading them again."""
+        ...
 
     async def publish(self, flow_id: str) -> Flow: ...
 
@@ -308,8 +313,11 @@ class BaseProvider:
         except ProviderError as exc:
             return ChangeResult.failed(ref, state, exc, State.UNKNOWN)
 
-    async def set_states(self, changes: Mapping[str, State]) -> list[ChangeResult]:
-        """Converge many flows of this account; the transport bounds the concurrency."""
+    async def set_states(
+        self, changes: Mapping[str, State], known: Mapping[str, Flow] | None = None
+    ) -> list[ChangeResult]:
+        """Converge many flows of this account; the transport bounds the concurrency.
+        Each flow is read again before it is changed (`known` is not needed)."""
         return list(await asyncio.gather(*(self.set_state(i, s) for i, s in changes.items())))
 
     async def _converge(self, flow_id: str, desired: State) -> ChangeResult:

@@ -2,12 +2,12 @@
 
 Flows come from the account's configured ids (the platform has no list method). Reads are
 batched (≤50 `tasks.flow.Flow.get` per `batch` request); `activate` is sent only for flows
-whose `active` differs, then a verifying batch read decides. A few toggles go one request
-per flow; more go in batches of ≤50 too, because at 2 req/s one request per flow would
-take minutes for a thousand flows. An `activate` whose answer was lost (alone or with its
-batch) is never re-sent before a read shows it did not apply; a flow that still shows the
-wrong state after a confirmed toggle (someone else toggled it) gets one more
-read-compare-toggle, then a clear failure — never a silent inversion.
+whose `active` differs, then a verifying batch read of those flows decides. Two toggles or
+more go in batches of ≤50 too: at 2 req/s with a burst of 50, every request counts. An
+`activate` whose answer was lost (alone or with its batch) is never re-sent before a read
+shows it did not apply; a flow that still shows the wrong state after a confirmed toggle
+(someone else toggled it) gets one more read-compare-toggle, then a clear failure — never
+a silent inversion.
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ from flowtui.providers.transport import (
 log = logging.getLogger(LOGGER_NAME)
 
 BATCH = 50
-SINGLE_TOGGLES = BATCH // 2  # up to this many toggles: one request each; more: batches
 TOGGLE_ROUNDS = 2  # confirmed toggles per flow: the first, and one more if someone else toggled
 UNKNOWN_ROUNDS = 3  # toggles whose answer was lost, each re-read before another is sent
 AUTH_CODES = {
@@ -284,9 +283,9 @@ class Bitrix24Provider(BaseProvider):
         return outcomes
 
     async def _toggle(self, ids: Sequence[str]) -> list[bool | ProviderError]:
-        """`activate` each flow: one request per flow for a few, batches of ≤50 for more."""
-        if len(ids) <= SINGLE_TOGGLES:
-            return list(await asyncio.gather(*(self._activate(i) for i in ids)))
+        """`activate` each flow: one request for one flow, batches of ≤50 for more."""
+        if len(ids) == 1:
+            return [await self._activate(ids[0])]
         chunks = [ids[n : n + BATCH] for n in range(0, len(ids), BATCH)]
         outcomes: dict[str, bool | ProviderError] = {}
         for part in await asyncio.gather(*(self._activate_chunk(c) for c in chunks)):
@@ -296,7 +295,11 @@ class Bitrix24Provider(BaseProvider):
     async def set_state(self, flow_id: str, state: State) -> ChangeResult:
         return (await self.set_states({flow_id: state}))[0]
 
-    async def set_states(self, changes: Mapping[str, State]) -> list[ChangeResult]:
+    async def set_states(
+        self, changes: Mapping[str, State], known: Mapping[str, Flow] | None = None
+    ) -> list[ChangeResult]:
+        """Read (flows in `known` were just read: not again), toggle what differs in
+        batches, verify by reading the toggled flows again."""
         desired = {str(k): v for k, v in changes.items()}
         results: dict[str, ChangeResult] = {}
         for flow_id, state in desired.items():
@@ -306,7 +309,11 @@ class Bitrix24Provider(BaseProvider):
                     self.ref(flow_id), state, error, State.UNKNOWN
                 )
         pending = [i for i in desired if i not in results]
-        first = await self.get_flows(pending)
+        recent = {i: known[i] for i in pending if known and i in known}
+        first: dict[str, Flow | ProviderError] = {
+            **recent,
+            **await self.get_flows([i for i in pending if i not in recent]),
+        }
         current = dict(first)
         confirmed: Counter[str] = Counter()
         unknown: Counter[str] = Counter()

@@ -2,6 +2,9 @@
 
 Accounts run concurrently; within an account the provider's transport bounds concurrency
 and rate. Flows that failed transiently get one more converge pass after the first.
+Flows the caller has just read (`known`, e.g. from the listing that expanded `account:*`)
+are compared in the first pass without reading them again: a Bitrix24 account at 2 req/s
+spends its burst on toggles and verifying reads, not on a second read of every flow.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable, Mapping
 from flowtui.model import FlowRef, State
 from flowtui.providers.base import (
     ChangeResult,
+    Flow,
     NotFound,
     PlatformError,
     Provider,
@@ -40,17 +44,23 @@ async def converge_many(
     *,
     passes: int = PASSES,
     on_result: OnResult | None = None,
+    known: Mapping[FlowRef, Flow] | None = None,
 ) -> list[ChangeResult]:
     """Converge every flow in `desired`; results come back in `desired`'s order.
 
     `on_result` is called once per flow with its final result (for progress displays).
     """
     by_account: dict[str, dict[str, State]] = defaultdict(dict)
+    recent: dict[str, dict[str, Flow]] = defaultdict(dict)
     for ref, state in desired.items():
         by_account[ref.account][ref.flow_id] = state
+        if known and ref in known:
+            recent[ref.account][ref.flow_id] = known[ref]
     done = await asyncio.gather(
         *(
-            _converge_account(providers.get(account), account, changes, passes, on_result)
+            _converge_account(
+                providers.get(account), account, changes, passes, on_result, recent[account]
+            )
             for account, changes in by_account.items()
         )
     )
@@ -64,12 +74,13 @@ async def _converge_account(
     changes: dict[str, State],
     passes: int,
     on_result: OnResult | None,
+    known: Mapping[str, Flow],
 ) -> list[ChangeResult]:
     if provider is None:
         error: ProviderError = NotFound(f"no account named {account!r}")
         results = [_failed(account, i, s, error) for i, s in changes.items()]
     else:
-        results = await _passes(provider, account, changes, passes)
+        results = await _passes(provider, account, changes, passes, known)
     if on_result is not None:
         for result in results:
             on_result(result)
@@ -77,7 +88,11 @@ async def _converge_account(
 
 
 async def _passes(
-    provider: Provider, account: str, changes: dict[str, State], passes: int
+    provider: Provider,
+    account: str,
+    changes: dict[str, State],
+    passes: int,
+    known: Mapping[str, Flow],
 ) -> list[ChangeResult]:
     final: dict[str, ChangeResult] = {}
     todo = dict(changes)
@@ -85,7 +100,11 @@ async def _passes(
         if attempt:
             await asyncio.sleep(PASS_PAUSE_S * attempt)
         try:
-            results = await provider.set_states(todo)
+            # later passes read again: what failed may have changed meanwhile
+            if known and not attempt:
+                results = await provider.set_states(todo, known=known)
+            else:
+                results = await provider.set_states(todo)
         except ProviderError as exc:
             results = [_failed(account, i, s, exc) for i, s in todo.items()]
         except Exception as exc:  # one broken account must not stop the others

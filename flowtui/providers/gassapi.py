@@ -8,6 +8,7 @@ A 401 refreshes the token pair once (`POST ?act=refresh`) and retries once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -140,20 +141,31 @@ class GassapiProvider(BaseProvider):
         return [str(p["id"]) for p in projects if isinstance(p, dict) and "id" in p]
 
     async def list_flows(self) -> list[Flow]:
+        """Every project's flows; the projects are fetched at once (each list is one
+        request that depends on nothing but the project list)."""
+        projects = await self._project_ids()
+        answers = await asyncio.gather(
+            *(self._project_flows(project) for project in projects), return_exceptions=True
+        )
         flows: list[Flow] = []
-        for project in await self._project_ids():
-            rows = await self._call("GET", "flows", project)
-            if not isinstance(rows, list):
-                raise PlatformError("unexpected answer to the flow list")
-            if len(rows) == LIST_CAP:
-                log.warning(
-                    "%s: project %s returned exactly %d flows; the list may be truncated",
-                    self.account,
-                    project,
-                    LIST_CAP,
-                )
-            flows.extend(self._flow(row) for row in rows)
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+            flows.extend(answer)
         return flows
+
+    async def _project_flows(self, project: str) -> list[Flow]:
+        rows = await self._call("GET", "flows", project)
+        if not isinstance(rows, list):
+            raise PlatformError("unexpected answer to the flow list")
+        if len(rows) == LIST_CAP:
+            log.warning(
+                "%s: project %s returned exactly %d flows; the list may be truncated",
+                self.account,
+                project,
+                LIST_CAP,
+            )
+        return [self._flow(row) for row in rows]
 
     async def get_flow(self, flow_id: str) -> Flow:
         return self._flow(await self._call("GET", "flow", flow_id))

@@ -72,6 +72,20 @@ def test_disable_account_wildcard_on_bitrix24(emu: Any, cli: CliRun) -> None:
     assert all(f["active"] is False for f in emu.state("bitrix24")["flows"])
 
 
+def test_disable_wildcard_reads_each_flow_once_before_toggling_in_batches(
+    emu: Any, cli: CliRun
+) -> None:
+    emu.reset(flows=120, seed=3)
+    on = sum(1 for flow in emu.state("bitrix24")["flows"] if flow["active"])
+    batches = -(-on // 50)
+    result = cli("disable", "crm:*", "--yes", "--json")
+    assert result.exit_code == 0, result.output
+    paths = [entry["path"].rsplit("/", 1)[-1] for entry in emu.requests("bitrix24")]
+    # the listing's 3 reads serve the comparison; then toggles and verifying reads
+    assert paths == ["batch"] * (3 + 2 * batches)
+    assert not any(flow["active"] for flow in emu.state("bitrix24")["flows"])
+
+
 def test_ls_text_is_a_table(emu: Any, cli: CliRun) -> None:
     result = cli("ls", "--account", "support")
     assert result.exit_code == 0

@@ -8,7 +8,7 @@ from typing import Any
 from flowtui.model import State
 from flowtui.providers.base import Outcome
 
-FLOWS = 60  # more than SINGLE_TOGGLES, so two activate batches of 50 and 10
+FLOWS = 60  # more than a batch holds: two activate batches of 50 and 10
 
 
 def opposite(emu: Any) -> dict[str, State]:
