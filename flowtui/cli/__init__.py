@@ -9,7 +9,7 @@ import click
 from flowtui.cli.audit import audit
 from flowtui.cli.calendar import calendar
 from flowtui.cli.check import check
-from flowtui.cli.context import CliContext
+from flowtui.cli.context import CliContext, fail
 from flowtui.cli.daemon import daemon
 from flowtui.cli.demo import demo
 from flowtui.cli.emulate import emulate
@@ -18,9 +18,25 @@ from flowtui.cli.override import override
 from flowtui.cli.plan import plan
 from flowtui.cli.schema import schema
 from flowtui.cli.tui import tui
+from flowtui.store import StoreError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+class _Main(click.Group):
+    """The command group; a store or state-directory failure that a command did not
+    handle itself is still one line and exit 2 (SPEC §3), never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            fail(str(exc))
+
+
+@click.group(
+    cls=_Main,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+)
 @click.option(
     "--config",
     "config_path",

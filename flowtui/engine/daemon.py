@@ -47,7 +47,7 @@ from flowtui.providers.redaction import LOGGER_NAME
 from flowtui.providers.registry import Environment, build_providers
 from flowtui.providers.transport import RetryPolicy
 from flowtui.rules import conflicts
-from flowtui.store import SqliteStore, StoreError
+from flowtui.store import Store, StoreError, open_store, store_target
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -100,7 +100,7 @@ class Scheduler:
         self._lanes: Lanes[Report] = Lanes(self._run_unit)
         self._wakes: set[asyncio.Task[None]] = set()
         self._lock: SchedulerLock | None = None
-        self._store: SqliteStore | None = None
+        self._store: Store | None = None
         self._providers: dict[str, Provider] = {}
         self._reconciler: Reconciler | None = None
         self._transition_job: str | None = None
@@ -141,7 +141,7 @@ class Scheduler:
             if not self.dry_run:
                 self._lock = SchedulerLock(self.state_dir)
                 self._lock.acquire()
-            self._store = SqliteStore.in_dir(self.state_dir)
+            self._store = open_store(store_target(config.settings, self.state_dir, self._env))
         except LockHeld as held:
             self._lock = None
             self.holder_pid = held.pid or -1

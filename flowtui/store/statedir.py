@@ -39,7 +39,8 @@ def prepare_state_dir(path: Path) -> Path:
         try:
             os.chmod(path, DIR_MODE)
         except OSError as exc:
-            raise StateDirError(f"cannot make the state directory {path} private: {_why(exc)}")
+            message = f"cannot make the state directory {path} private: {_why(exc)}"
+            raise StateDirError(message) from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise StateDirError(f"the state directory {path} is not writable (read-only?)")
     return path
