@@ -11,6 +11,7 @@ from flowtui.cli.calendar import calendar
 from flowtui.cli.check import check
 from flowtui.cli.context import CliContext, fail
 from flowtui.cli.daemon import daemon
+from flowtui.cli.db import db
 from flowtui.cli.demo import demo
 from flowtui.cli.emulate import emulate
 from flowtui.cli.flows import COMMANDS as FLOW_COMMANDS
@@ -73,3 +74,4 @@ main.add_command(tui)
 main.add_command(demo)
 main.add_command(schema)
 main.add_command(calendar)
+main.add_command(db)

@@ -160,7 +160,7 @@ class PostgresStore:
             sql = (
                 f"INSERT INTO audit ({_AUDIT_COLUMNS}) SELECT {placeholders} WHERE EXISTS"
                 " (SELECT 1 FROM leases WHERE scheduler = %s AND epoch = %s"
-                " AND expires_at > now() FOR SHARE) RETURNING id"
+                " AND expires_at > clock_timestamp() FOR SHARE) RETURNING id"
             )
             rows = self._rows(sql, (*values, fence.scheduler, fence.epoch))
             if not rows:
