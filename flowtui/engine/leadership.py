@@ -22,6 +22,7 @@ therefore sends nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -157,10 +158,8 @@ class Leadership:
                     margin = SAFETY * self.lease.total_seconds()
                     left = self._valid_until - margin - self._monotonic()
                     wait = min(wait, max(0.0, left))
-                try:
+                with contextlib.suppress(TimeoutError):  # the time to step again
                     await asyncio.wait_for(stop.wait(), timeout=wait)
-                except TimeoutError:
-                    pass
         finally:
             await asyncio.to_thread(self.resign)
             if leading and on_change is not None:
