@@ -7,7 +7,6 @@ import click
 from flowtui.cli.context import CliContext, fail
 from flowtui.cli.store_access import target_of
 from flowtui.store import StoreError, StoreTarget
-from flowtui.store.admin import RoleKind, grant, upgrade_database
 
 
 def _team_url(cli: CliContext) -> tuple[StoreTarget, str]:
@@ -29,6 +28,8 @@ def db() -> None:
 @click.pass_obj
 def upgrade_command(cli: CliContext) -> None:
     """Create the flowtui schema, or migrate it to this version's."""
+    from flowtui.store.admin import upgrade_database  # psycopg only when it is needed
+
     target, url = _team_url(cli)
     try:
         before, after = upgrade_database(url)
@@ -50,6 +51,8 @@ def grant_command(
 ) -> None:
     """Give an existing database role exactly one kind's privileges (enforced by
     PostgreSQL: grants and row-level security)."""
+    from flowtui.store.admin import RoleKind, grant  # psycopg only when it is needed
+
     chosen: list[tuple[RoleKind, str]] = [
         (kind, role)
         for kind, role in (("reader", reader), ("operator", operator), ("scheduler", scheduler))
