@@ -6,11 +6,16 @@ import click
 
 from flowtui.cli.context import CliContext, fail
 from flowtui.cli.store_access import target_of
+from flowtui.config import ConfigError, load_config
 from flowtui.store import StoreError, StoreTarget
 
 
 def _team_url(cli: CliContext) -> tuple[StoreTarget, str]:
-    target = target_of(cli)
+    try:
+        config = load_config(cli.resolved_config_path())
+    except ConfigError as exc:
+        fail(str(exc))
+    target = target_of(cli, config)
     if target.url is None:
         fail(
             "no team-mode database: set [settings] state_url_env to the name of a variable"

@@ -40,6 +40,7 @@ from flowtui.engine.events import (
     SchedulerStatus,
 )
 from flowtui.engine.lanes import Lanes
+from flowtui.engine.leadership import Leadership
 from flowtui.engine.lock import LockHeld, SchedulerLock
 from flowtui.engine.reconcile import Action, Reconciler, Report, merge_reports
 from flowtui.providers.base import Provider, ProviderError
@@ -47,7 +48,7 @@ from flowtui.providers.redaction import LOGGER_NAME
 from flowtui.providers.registry import Environment, build_providers
 from flowtui.providers.transport import RetryPolicy
 from flowtui.rules import conflicts
-from flowtui.store import Store, StoreError, open_store, store_target
+from flowtui.store import Store, StoreError, StoreTarget, open_store, store_target
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -56,6 +57,7 @@ TRANSITION_JOB = "transition"
 RESYNC_JOB = "resync"
 RETRY_JOB = "retry"
 OVERRIDES_JOB = "overrides"
+LEAD_JOB = "lead"
 OVERRIDE_POLL = timedelta(seconds=2)  # how soon an override set by another process acts
 RETRY_FIRST = timedelta(seconds=5)
 STOP_GRACE_S = 5.0  # on stop, how long passes in flight may finish before they are cut off
@@ -112,6 +114,7 @@ class Scheduler:
         self._closed = False
         self.paused = False
         self.holder_pid: int | None = None  # set when another process holds the lock
+        self.leadership: Leadership | None = None  # team mode: the lease decides who acts
         self.next_transition: datetime | None = None
         self.last_report: Report | None = None
 
@@ -138,10 +141,13 @@ class Scheduler:
         if config.settings.read_only:
             self.dry_run = True  # SPEC §2: in read-only mode the daemon only plans
         try:
-            if not self.dry_run:
+            target = store_target(config.settings, self.state_dir, self._env)
+            if not self.dry_run and not target.team:  # team mode: the lease, not the file lock
                 self._lock = SchedulerLock(self.state_dir)
                 self._lock.acquire()
-            self._store = open_store(store_target(config.settings, self.state_dir, self._env))
+            self._store = open_store(target)
+            if target.team and not self.dry_run:
+                await self._join_election(target)
         except LockHeld as held:
             self._lock = None
             self.holder_pid = held.pid or -1
@@ -162,6 +168,8 @@ class Scheduler:
         )
         try:
             self._reconciler.load_memory()
+            if not self._may_act():
+                return Report(self.clock.now())  # a standby: the leader acts
             if not self.dry_run:
                 await self._reconciler.recover()
         except BaseException:
@@ -206,6 +214,10 @@ class Scheduler:
             ("override",),
             id=OVERRIDES_JOB,
         )
+        if self.leadership is not None:
+            self._aps.add_job(
+                self._lead, IntervalTrigger(seconds=self.leadership.interval), id=LEAD_JOB
+            )
         self._aps.start()
         self._publish_state(SchedulerStatus.RUNNING)
         return await self._start_pass()  # plans the first wake-up before its own work
@@ -225,6 +237,10 @@ class Scheduler:
         self._closed = True
         providers, self._providers = self._providers, {}
         await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
+        if self.leadership is not None:
+            leadership, self.leadership = self.leadership, None
+            await asyncio.to_thread(leadership.resign)
+            leadership.leases.close()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -285,7 +301,7 @@ class Scheduler:
         """What APScheduler runs: hand the pass to the lanes and return at once (with the
         task that runs it, None when paused), so APScheduler never finds a job still
         running ("maximum number of running instances")."""
-        if self._closed or self.paused:
+        if self._closed or self.paused or not self._may_act():
             return None
         task = asyncio.create_task(self._wake_pass(trigger, at))
         self._wakes.add(task)
@@ -434,6 +450,45 @@ class Scheduler:
             stopping.cancel()
             await self.stop()
             await asyncio.gather(starting, return_exceptions=True)
+
+    # -- team mode hook: leadership (flowtui.engine.leadership) ---------------------------
+
+    async def _join_election(self, target: StoreTarget) -> None:
+        from flowtui.store.leases import LeaseStore  # psycopg only in team mode
+
+        assert target.url is not None
+        leases = LeaseStore(target.url, target.scheduler)
+        self.leadership = Leadership(leases, lease=target.lease)
+        await asyncio.to_thread(self.leadership.step)
+        log.info("scheduler %s: %s", target.scheduler, self.leadership.status())
+
+    def _may_act(self) -> bool:
+        """Always outside team mode; in team mode only while leading. The store gets the
+        current fence, so an intent written after the lease was lost is refused."""
+        if self.leadership is None:
+            return True
+        if self._store is not None:
+            self._store.fence = self.leadership.fence
+        return self.leadership.is_leader
+
+    async def _lead(self) -> None:
+        """Every third of the lease: renew it or take it; on taking it, re-verify open
+        intents and converge as on start (SPEC §8)."""
+        if self.leadership is None or self._closed:
+            return
+        was = self.leadership.is_leader
+        leading = await asyncio.to_thread(self.leadership.step)
+        if leading == was:
+            return
+        log.info("scheduler %s", self.leadership.status())
+        if leading and self._reconciler is not None and not self.paused:
+            try:
+                self._may_act()
+                self._reconciler.load_memory()  # what the previous leader applied
+                await self._reconciler.recover()
+                await self.converge_now(trigger="start")
+            except (StoreError, ProviderError) as exc:
+                self.bus.publish(EngineFailed(f"takeover pass failed: {exc}", self.clock.now()))
 
     def _publish_state(self, status: SchedulerStatus, holder_pid: int | None = None) -> None:
         self.bus.publish(SchedulerState(status, self.clock.now(), self.next_transition, holder_pid))

@@ -29,11 +29,13 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from flowtui.providers.redaction import LOGGER_NAME
-from flowtui.store.leases import Lease
 from flowtui.store.records import Fence, StoreError
+
+if TYPE_CHECKING:  # psycopg is imported only in team mode
+    from flowtui.store.leases import Lease
 
 log = logging.getLogger(LOGGER_NAME)
 
