@@ -35,6 +35,14 @@ class TokenPair:
         return digest.hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A pair and its generation: 0 is the environment's seed, each rotation adds one."""
+
+    pair: TokenPair
+    generation: int = 0
+
+
 class TokenStore:
     """The persisted newest pair of one account."""
 

@@ -54,6 +54,7 @@ MIGRATIONS: tuple[str, ...] = (
         seed text NOT NULL,
         access_token text NOT NULL,
         refresh_token text,
+        generation bigint NOT NULL DEFAULT 1,
         updated_at timestamptz NOT NULL DEFAULT now()
     );
     CREATE TABLE leases (
