@@ -137,6 +137,8 @@ class PostgresStore:
 
     def record_event(self, record: AuditRecord) -> int:
         fence = self.fence if record.event_type == "intent" else None
+        if fence is None and record.event_type == "intent" and _by_scheduler(record):
+            raise Fenced("not recorded: a scheduler intent needs the lease (this is a standby)")
         values = (
             record.event_type,
             record.intent_id,
@@ -282,6 +284,10 @@ class PostgresStore:
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _by_scheduler(record: AuditRecord) -> bool:
+    return record.changed_by.startswith("scheduler:")
 
 
 def _audit_record(row: Mapping[str, Any]) -> AuditRecord:

@@ -50,7 +50,7 @@ def test_audit_filters_by_time_and_flow_newest_first(store: Store) -> None:
             flow,
             old_status=None,
             new_status="enabled",
-            changed_by="scheduler:x",
+            changed_by="cli:x",
             reason="r",
             at=T0 + timedelta(minutes=minutes),
         )

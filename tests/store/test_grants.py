@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from flowtui.cli import main
 from flowtui.model import FlowRef
-from flowtui.store import AuditRecord, OverrideRecord, StoreError
+from flowtui.store import AuditRecord, Fence, Fenced, OverrideRecord, StoreError
 from flowtui.store.leases import LeaseStore
 from flowtui.store.postgres import PostgresStore
 
@@ -128,8 +128,16 @@ def test_an_operator_writes_overrides_and_hand_changes_but_not_as_the_scheduler(
         hand_change(store)
         (row,) = store.audit()
         assert row.changed_by.startswith("cli:alice@")  # person and host
-        with pytest.raises(StoreError, match=REFUSED):
+        with pytest.raises(Fenced):  # no lease, no scheduler intent
             scheduler_intent(store)
+        with (
+            psycopg.connect(url, autocommit=True) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"),
+        ):  # … and the database refuses such a row from an operator even written by hand
+            conn.execute(
+                "INSERT INTO audit (event_type, account, flow_id, changed_by, timestamp)"
+                " VALUES ('intent', 'support', 'wf_1', 'scheduler:forged', now())"
+            )
         with pytest.raises(StoreError, match=REFUSED):
             leases.try_acquire("host-a:1", timedelta(seconds=15))
         with pytest.raises(StoreError, match=REFUSED):
@@ -147,6 +155,7 @@ def test_only_a_scheduler_takes_the_lease_and_writes_scheduler_intents(
     leases = LeaseStore(url, "default")
     try:
         assert leases.try_acquire("host-a:1", timedelta(seconds=15)) == 1
+        store.fence = Fence("default", 1)
         scheduler_intent(store)
         store.record_event(AuditRecord("drift", FLOW, "scheduler:nightly", NOW))
         with pytest.raises(StoreError, match=REFUSED):

@@ -160,3 +160,13 @@ def test_fence_must_match_the_scheduler_name(url: str, leases: list[LeaseStore])
             intent(store)
     finally:
         store.close()
+
+
+def test_a_standby_records_no_scheduler_intent_whatever_path_it_takes(url: str) -> None:
+    store = PostgresStore(url)
+    try:
+        with pytest.raises(Fenced, match="needs the lease"):
+            intent(store)  # no fence: e.g. a SIGHUP reload pass on a standby
+        assert store.audit() == []
+    finally:
+        store.close()
