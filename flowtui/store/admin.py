@@ -22,7 +22,7 @@ from flowtui.store.records import StoreError
 
 RoleKind = Literal["reader", "operator", "scheduler"]
 
-_READ = ("audit", "overrides", "prior_states", "leases", "flowtui_schema")
+_READ = ("audit", "overrides", "prior_states", "desired_memory", "leases", "flowtui_schema")
 _TABLE_GRANTS: dict[RoleKind, dict[str, str]] = {
     "reader": dict.fromkeys(_READ, "SELECT"),
     "operator": {
@@ -35,6 +35,7 @@ _TABLE_GRANTS: dict[RoleKind, dict[str, str]] = {
         **dict.fromkeys(_READ, "SELECT"),
         "audit": "SELECT, INSERT, DELETE",
         "prior_states": "SELECT, INSERT, DELETE",
+        "desired_memory": "SELECT, INSERT, UPDATE",
         "leases": "SELECT, INSERT, UPDATE",
         "tokens": "SELECT, INSERT, UPDATE",
     },

@@ -49,6 +49,13 @@ MIGRATIONS: tuple[str, ...] = (
         created_at timestamptz NOT NULL,
         PRIMARY KEY (account, flow_id)
     );
+    CREATE TABLE desired_memory (
+        account text NOT NULL,
+        flow_id text NOT NULL,
+        desired text NOT NULL,
+        recorded_at timestamptz NOT NULL,
+        PRIMARY KEY (account, flow_id)
+    );
     CREATE TABLE tokens (
         account text PRIMARY KEY,
         seed text NOT NULL,

@@ -245,6 +245,28 @@ class PostgresStore:
                 (rule, *flow),
             )
 
+    # -- desired memory ------------------------------------------------------------------
+
+    def desired_memory(self) -> dict[FlowRef, str]:
+        """Each governed flow's desired state as the leader last applied or confirmed it."""
+        rows = self._rows("SELECT account, flow_id, desired FROM desired_memory")
+        return {FlowRef(r["account"], r["flow_id"]): r["desired"] for r in rows}
+
+    def remember_desired(self, entries: Mapping[FlowRef, str], *, at: datetime) -> None:
+        if not entries:
+            return
+        rows = [(ref.account, ref.flow_id, key, utc(at)) for ref, key in entries.items()]
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO desired_memory (account, flow_id, desired, recorded_at)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT (account, flow_id) DO UPDATE SET"
+                    " desired = EXCLUDED.desired, recorded_at = EXCLUDED.recorded_at",
+                    rows,
+                )
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise StoreError(f"state store {self.where}: {_first_line(exc)}") from None
+
     # -- overrides -----------------------------------------------------------------------
 
     def set_override(self, override: OverrideRecord) -> None:

@@ -149,3 +149,12 @@ def test_an_unopenable_store_is_a_one_line_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(StoreError, match="cannot create the state directory"):
         SqliteStore.in_dir(blocker / "sub")
+
+
+def test_desired_memory_keeps_the_latest_key_per_flow(store: Store) -> None:
+    other = FlowRef("crm", "517")
+    assert store.desired_memory() == {}
+    store.remember_desired({FLOW: "disabled|w1", other: "enabled|ab"}, at=T0)
+    store.remember_desired({FLOW: "enabled|-"}, at=T0 + timedelta(hours=1))
+    store.remember_desired({}, at=T0)
+    assert store.desired_memory() == {FLOW: "enabled|-", other: "enabled|ab"}
