@@ -57,7 +57,6 @@ TRANSITION_JOB = "transition"
 RESYNC_JOB = "resync"
 RETRY_JOB = "retry"
 OVERRIDES_JOB = "overrides"
-LEAD_JOB = "lead"
 OVERRIDE_POLL = timedelta(seconds=2)  # how soon an override set by another process acts
 RETRY_FIRST = timedelta(seconds=5)
 STOP_GRACE_S = 5.0  # on stop, how long passes in flight may finish before they are cut off
@@ -115,6 +114,8 @@ class Scheduler:
         self.paused = False
         self.holder_pid: int | None = None  # set when another process holds the lock
         self.leadership: Leadership | None = None  # team mode: the lease decides who acts
+        self._lead_stop = asyncio.Event()
+        self._lead_task: asyncio.Task[None] | None = None
         self.next_transition: datetime | None = None
         self.last_report: Report | None = None
 
@@ -168,9 +169,7 @@ class Scheduler:
         )
         try:
             self._reconciler.load_memory()
-            if not self._may_act():
-                return Report(self.clock.now())  # a standby: the leader acts
-            if not self.dry_run:
+            if not self.dry_run and self._may_act():  # a standby leaves it to the leader
                 await self._reconciler.recover()
         except BaseException:
             await self.close()
@@ -185,6 +184,8 @@ class Scheduler:
 
     async def _start_pass(self) -> Report:
         try:
+            if not self._may_act():
+                return Report(self.clock.now())  # a standby: the leader acts
             return await self.converge_now(trigger="start")
         except BaseException:
             await self.close()
@@ -214,11 +215,8 @@ class Scheduler:
             ("override",),
             id=OVERRIDES_JOB,
         )
-        if self.leadership is not None:
-            self._aps.add_job(
-                self._lead, IntervalTrigger(seconds=self.leadership.interval), id=LEAD_JOB
-            )
         self._aps.start()
+        self._start_leading_loop()
         self._publish_state(SchedulerStatus.RUNNING)
         return await self._start_pass()  # plans the first wake-up before its own work
 
@@ -237,10 +235,7 @@ class Scheduler:
         self._closed = True
         providers, self._providers = self._providers, {}
         await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
-        if self.leadership is not None:
-            leadership, self.leadership = self.leadership, None
-            await asyncio.to_thread(leadership.resign)
-            leadership.leases.close()
+        await self._leave_election()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -452,15 +447,20 @@ class Scheduler:
             await asyncio.gather(starting, return_exceptions=True)
 
     # -- team mode hook: leadership (flowtui.engine.leadership) ---------------------------
+    # open() joins the election instead of taking the file lock; passes run only while
+    # leading (_may_act); start() runs the lease loop, which also LISTENs for overrides;
+    # gaining the lease re-verifies open intents and converges as on start.
 
     async def _join_election(self, target: StoreTarget) -> None:
         from flowtui.store.leases import LeaseStore  # psycopg only in team mode
+        from flowtui.store.postgres import OVERRIDES_CHANNEL
 
         assert target.url is not None
         leases = LeaseStore(target.url, target.scheduler)
         self.leadership = Leadership(leases, lease=target.lease)
+        await asyncio.to_thread(leases.listen, OVERRIDES_CHANNEL)
         await asyncio.to_thread(self.leadership.step)
-        log.info("scheduler %s: %s", target.scheduler, self.leadership.status())
+        log.warning("scheduler %s: %s", target.scheduler, self.leadership.status())
 
     def _may_act(self) -> bool:
         """Always outside team mode; in team mode only while leading. The store gets the
@@ -471,24 +471,43 @@ class Scheduler:
             self._store.fence = self.leadership.fence
         return self.leadership.is_leader
 
-    async def _lead(self) -> None:
-        """Every third of the lease: renew it or take it; on taking it, re-verify open
-        intents and converge as on start (SPEC §8)."""
-        if self.leadership is None or self._closed:
+    def _start_leading_loop(self) -> None:
+        if self.leadership is None:
             return
-        was = self.leadership.is_leader
-        leading = await asyncio.to_thread(self.leadership.step)
-        if leading == was:
+        self._lead_stop = asyncio.Event()
+        self._lead_task = asyncio.create_task(
+            self.leadership.run(self._lead_stop, self._leading_changed, self._notified)
+        )
+
+    async def _leave_election(self) -> None:
+        leadership, self.leadership = self.leadership, None
+        if leadership is None:
             return
-        log.info("scheduler %s", self.leadership.status())
-        if leading and self._reconciler is not None and not self.paused:
-            try:
-                self._may_act()
-                self._reconciler.load_memory()  # what the previous leader applied
-                await self._reconciler.recover()
-                await self.converge_now(trigger="start")
-            except (StoreError, ProviderError) as exc:
-                self.bus.publish(EngineFailed(f"takeover pass failed: {exc}", self.clock.now()))
+        if self._lead_task is not None:
+            self._lead_stop.set()
+            await asyncio.gather(self._lead_task, return_exceptions=True)
+            self._lead_task = None
+        else:
+            await asyncio.to_thread(leadership.resign)
+        leadership.leases.close()
+
+    async def _leading_changed(self, leading: bool) -> None:
+        """The lease was gained or lost: say so; on gaining it, take over as on start."""
+        assert self.leadership is not None
+        self._may_act()  # the store's fence follows at once
+        log.warning("scheduler %s", self.leadership.status())
+        if not leading or self._reconciler is None or self.paused or self._closed:
+            return
+        try:
+            self._reconciler.load_memory()  # what the previous leader applied
+            await self._reconciler.recover()
+            await self.converge_now(trigger="start")
+        except (StoreError, ProviderError) as exc:
+            self.bus.publish(EngineFailed(f"takeover pass failed: {exc}", self.clock.now()))
+
+    async def _notified(self, channels: list[str]) -> None:
+        """An override changed somewhere (LISTEN): act on it now, not at the next poll."""
+        await self.wake("override")
 
     def _publish_state(self, status: SchedulerStatus, holder_pid: int | None = None) -> None:
         self.bus.publish(SchedulerState(status, self.clock.now(), self.next_transition, holder_pid))

@@ -7,7 +7,7 @@
     leadership.step()          # one round: take the lease if free, else renew ours
     leadership.is_leader       # act only while this is true
     leadership.fence           # give it to the store: intents are refused once deposed
-    await leadership.run(stop, on_change)   # step every lease/3 until `stop`, in a thread
+    await leadership.run(stop, on_change, on_notify)  # step every lease/3 until `stop`
 
 A leader renews every third of the lease. It counts its lease from *before* it sent the
 renewal, on its own monotonic clock, and stops acting a safety margin before that count
@@ -22,7 +22,6 @@ therefore sends nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -40,6 +39,7 @@ if TYPE_CHECKING:  # psycopg is imported only in team mode
 log = logging.getLogger(LOGGER_NAME)
 
 SAFETY = 0.2  # stop acting this fraction of the lease before our own count runs out
+LISTEN_SLICE = 0.5  # seconds: longest wait for notifications before looking at `stop`
 
 
 class Leases(Protocol):
@@ -52,6 +52,8 @@ class Leases(Protocol):
     def release(self, holder: str, epoch: int) -> None: ...
 
     def current(self) -> Lease | None: ...
+
+    def wait(self, timeout: float) -> list[str]: ...
 
     def close(self) -> None: ...
 
@@ -143,16 +145,18 @@ class Leadership:
         self,
         stop: asyncio.Event,
         on_change: Callable[[bool], Awaitable[None]] | None = None,
+        on_notify: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> None:
         """Step every third of the lease until `stop`; call `on_change(leading)` whenever
-        leadership is gained or lost. Resigns on the way out."""
-        leading = False
+        leadership is gained or lost, and `on_notify(channels)` for notifications on the
+        lease's connection (LISTEN, see LeaseStore.listen) that arrive between steps.
+        Resigns on the way out."""
+        leading = self.is_leader
         try:
             while not stop.is_set():
                 now_leading = await asyncio.to_thread(self.step)
                 if now_leading != leading:
                     leading = now_leading
-                    log.info("scheduler %s: %s", self.leases.scheduler, self.status())
                     if on_change is not None:
                         await on_change(leading)
                 wait = self.interval
@@ -160,9 +164,29 @@ class Leadership:
                     margin = SAFETY * self.lease.total_seconds()
                     left = self._valid_until - margin - self._monotonic()
                     wait = min(wait, max(0.0, left))
-                with contextlib.suppress(TimeoutError):  # the time to step again
-                    await asyncio.wait_for(stop.wait(), timeout=wait)
+                await self._listen(stop, self._monotonic() + wait, on_notify)
         finally:
             await asyncio.to_thread(self.resign)
             if leading and on_change is not None:
                 await on_change(False)
+
+    async def _listen(
+        self,
+        stop: asyncio.Event,
+        until: float,
+        on_notify: Callable[[list[str]], Awaitable[None]] | None,
+    ) -> None:
+        """Until `until` (monotonic) or `stop`: wait for notifications in short slices, so
+        that a stop is noticed soon and the next step is never late."""
+        while not stop.is_set() and (left := until - self._monotonic()) > 0:
+            channels = await asyncio.to_thread(self._wait, min(left, LISTEN_SLICE))
+            if channels and on_notify is not None:
+                await on_notify(channels)
+
+    def _wait(self, timeout: float) -> list[str]:
+        try:
+            return self.leases.wait(timeout)
+        except StoreError as exc:  # the next step reports and reconnects; don't spin
+            log.debug("listen failed: %s", exc)
+            time.sleep(timeout)
+            return []

@@ -9,11 +9,13 @@ bumps the epoch; renewing succeeds only for the current holder and epoch before 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from flowtui.store.open import redact_url
 from flowtui.store.postgres import connect
@@ -43,12 +45,19 @@ class LeaseStore:
         self.where = redact_url(url)
         self.scheduler = scheduler
         self._conn: psycopg.Connection[Any] | None = None
+        self._channels: tuple[str, ...] = ()
 
-    def _run(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    def _connection(self) -> psycopg.Connection[Any]:
+        """The dedicated connection, (re)made with its LISTENs when needed."""
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self._url)
+            for channel in self._channels:
+                self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        return self._conn
+
+    def _run(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         try:
-            if self._conn is None or self._conn.closed:
-                self._conn = connect(self._url)
-            cursor = self._conn.execute(sql, params)
+            cursor = self._connection().execute(query, params)  # type: ignore[arg-type]
             return cursor.fetchall() if cursor.description else []
         except psycopg.Error as exc:
             self.close()
@@ -103,6 +112,33 @@ class LeaseStore:
             renewed_at.astimezone(UTC),
             age,
         )
+
+    def listen(self, *channels: str) -> None:
+        """LISTEN on the lease's connection (e.g. OVERRIDES_CHANNEL), also after reconnecting."""
+        new = [channel for channel in channels if channel not in self._channels]
+        self._channels += tuple(new)
+        try:
+            if self._conn is None or self._conn.closed:
+                self._connection()  # listens on every channel
+                return
+            for channel in new:
+                self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        except psycopg.Error as exc:
+            self.close()
+            raise StoreError(f"listen on {self.where}: {str(exc).strip()[:200]}") from None
+
+    def wait(self, timeout: float) -> list[str]:
+        """Channels notified within `timeout` seconds (empty when none). Shares the lease's
+        connection, so the caller interleaves it with renewals (flowtui.engine.leadership)."""
+        if not self._channels:
+            time.sleep(timeout)
+            return []
+        try:
+            notes = self._connection().notifies(timeout=timeout, stop_after=1)
+            return [note.channel for note in notes]
+        except psycopg.Error as exc:
+            self.close()
+            raise StoreError(f"listen on {self.where}: {str(exc).strip()[:200]}") from None
 
     def close(self) -> None:
         if self._conn is not None:

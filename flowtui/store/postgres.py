@@ -36,6 +36,8 @@ from flowtui.store.records import (
 )
 from flowtui.store.sqlite import priors_by_rule
 
+OVERRIDES_CHANNEL = "flowtui_overrides"  # NOTIFY'd on every override change
+AUDIT_CHANNEL = "flowtui_audit"  # NOTIFY'd with the id of every new audit row
 CONNECT_TIMEOUT = 5  # seconds: an unreachable host is a clear error, soon
 POOL_SIZE = 4
 HUMAN_PREFIXES = ("tui:", "cli:")
@@ -155,16 +157,19 @@ class PostgresStore:
             fence.epoch if fence else None,
         )
         placeholders = ", ".join(["%s"] * len(values))
+        # one round trip: insert, and tell every listening app (live audit) its id
+        notify = f"SELECT id, pg_notify('{AUDIT_CHANNEL}', id::text) FROM written"
         if fence is None:
-            sql = f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES ({placeholders}) RETURNING id"
-            rows = self._rows(sql, values)
+            insert = f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES ({placeholders}) RETURNING id"
+            rows = self._rows(f"WITH written AS ({insert}) {notify}", values)
         else:
-            sql = (
+            insert = (
                 f"INSERT INTO audit ({_AUDIT_COLUMNS}) SELECT {placeholders} WHERE EXISTS"
                 " (SELECT 1 FROM leases WHERE scheduler = %s AND epoch = %s"
                 " AND expires_at > clock_timestamp() FOR SHARE) RETURNING id"
             )
-            rows = self._rows(sql, (*values, fence.scheduler, fence.epoch))
+            params = (*values, fence.scheduler, fence.epoch)
+            rows = self._rows(f"WITH written AS ({insert}) {notify}", params)
             if not rows:
                 raise Fenced(
                     f"not recorded: scheduler {fence.scheduler!r} is no longer led under"
@@ -284,10 +289,18 @@ class PostgresStore:
                 utc(override.created_at),
             ),
         )
+        self._notify(OVERRIDES_CHANNEL, str(override.flow))
+
+    def _notify(self, channel: str, payload: str) -> None:
+        """Tell listeners (the leader, open apps) at once instead of at their next poll."""
+        self._rows("SELECT pg_notify(%s, %s)", (channel, payload))
 
     def clear_override(self, flow: FlowRef) -> bool:
         rows = self._rows("DELETE FROM overrides WHERE account = %s AND flow_id = %s", tuple(flow))
-        return int(rows[0]["rowcount"]) > 0
+        removed = int(rows[0]["rowcount"]) > 0
+        if removed:
+            self._notify(OVERRIDES_CHANNEL, str(flow))
+        return removed
 
     def overrides(self, *, now: datetime) -> list[OverrideRecord]:
         rows = self._rows(

@@ -14,10 +14,10 @@ from polling import wait_for
 
 from flowtui.engine.leadership import SAFETY, Leadership
 from flowtui.model import FlowRef
-from flowtui.store import Fence, Fenced
+from flowtui.store import Fence, Fenced, OverrideRecord
 from flowtui.store.admin import upgrade_database
 from flowtui.store.leases import LeaseStore
-from flowtui.store.postgres import PostgresStore
+from flowtui.store.postgres import OVERRIDES_CHANNEL, PostgresStore
 
 FLOW = FlowRef("support", "wf_1")
 SHORT = timedelta(seconds=1)
@@ -170,3 +170,31 @@ def test_a_standby_records_no_scheduler_intent_whatever_path_it_takes(url: str) 
         assert store.audit() == []
     finally:
         store.close()
+
+
+async def test_an_override_set_anywhere_reaches_the_leader_at_once(
+    url: str, leases: list[LeaseStore]
+) -> None:
+    leadership = candidate(url, leases, "host-a:1", lease=timedelta(seconds=30))
+    leadership.leases.listen(OVERRIDES_CHANNEL)  # type: ignore[attr-defined]
+    heard: list[float] = []
+    stop = asyncio.Event()
+
+    async def on_notify(channels: list[str]) -> None:
+        assert channels == [OVERRIDES_CHANNEL]
+        heard.append(time.monotonic())
+        stop.set()
+
+    loop = asyncio.create_task(leadership.run(stop, on_notify=on_notify))
+    await asyncio.to_thread(wait_for, lambda: leadership.is_leader, "the first step")
+    operator = PostgresStore(url)  # an operator's CLI on another machine
+    try:
+        sent = time.monotonic()
+        until = datetime.now(UTC) + timedelta(hours=1)
+        pin = OverrideRecord(FLOW, "skip", until, "cli:alice", datetime.now(UTC))
+        await asyncio.to_thread(operator.set_override, pin)
+        await asyncio.wait_for(loop, timeout=10)
+    finally:
+        operator.close()
+    assert heard
+    assert heard[0] - sent < 1.0
