@@ -24,14 +24,13 @@ from flowtui.store.open import redact_url
 from flowtui.store.pg_schema import check_version
 from flowtui.store.records import (
     PRUNE_BATCH,
+    AuditLog,
     AuditRecord,
     Fence,
     Fenced,
     OverrideRecord,
     RetentionCounter,
     StoreError,
-    intent_event,
-    outcome_event,
     utc,
 )
 from flowtui.store.sqlite import priors_by_rule
@@ -60,7 +59,7 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-class PostgresStore:
+class PostgresStore(AuditLog):
     """`Store` on one PostgreSQL database (and schema: the URL's search_path)."""
 
     def __init__(self, url: str, *, retention: timedelta | None = None) -> None:
@@ -91,45 +90,9 @@ class PostgresStore:
 
     # -- audit ---------------------------------------------------------------------------
 
-    def record_intent(
-        self,
-        flow: FlowRef,
-        *,
-        old_status: str | None,
-        new_status: str,
-        changed_by: str,
-        reason: str,
-        at: datetime,
-    ) -> int:
-        return self.record_event(
-            intent_event(
-                flow,
-                old_status=old_status,
-                new_status=new_status,
-                changed_by=changed_by,
-                reason=reason,
-                at=at,
-            )
-        )
-
-    def record_outcome(
-        self,
-        intent_id: int,
-        *,
-        new_status: str | None,
-        result: str,
-        at: datetime,
-        error: str | None = None,
-    ) -> None:
-        rows = self._rows("SELECT * FROM audit WHERE id = %s", (intent_id,))
-        if not rows:
-            raise StoreError(f"no intent with id {intent_id} in the audit log")
-        intent = _audit_record(rows[0])
-        self.record_event(
-            outcome_event(
-                intent, intent_id, new_status=new_status, result=result, at=at, error=error
-            )
-        )
+    def audit_row(self, row_id: int) -> AuditRecord | None:
+        rows = self._rows("SELECT * FROM audit WHERE id = %s", (row_id,))
+        return _audit_record(rows[0]) if rows else None
 
     def _who(self, changed_by: str) -> str:
         """A person's change names the host too: `tui:alice` → `tui:alice@laptop`."""

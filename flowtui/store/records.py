@@ -3,6 +3,7 @@ that both backends (SQLite, PostgreSQL) satisfy, and the errors a caller can mee
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -155,50 +156,55 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def intent_event(
-    flow: FlowRef,
-    *,
-    old_status: str | None,
-    new_status: str,
-    changed_by: str,
-    reason: str,
-    at: datetime,
-) -> AuditRecord:
-    return AuditRecord(
-        event_type="intent",
-        flow=flow,
-        changed_by=changed_by,
-        timestamp=at,
-        old_status=old_status,
-        new_status=new_status,
-        reason=reason,
-    )
+class AuditLog(ABC):
+    """Intent and outcome rows in terms of `record_event`, shared by both backends."""
 
+    @abstractmethod
+    def record_event(self, record: AuditRecord) -> int: ...
 
-def outcome_event(
-    intent: AuditRecord,
-    intent_id: int,
-    *,
-    new_status: str | None,
-    result: str,
-    at: datetime,
-    error: str | None,
-) -> AuditRecord:
-    """The outcome row closing `intent` (same flow, author, old status and reason)."""
-    if intent.event_type != "intent":
-        raise StoreError(f"no intent with id {intent_id} in the audit log")
-    return AuditRecord(
-        event_type="outcome",
-        flow=intent.flow,
-        changed_by=intent.changed_by,
-        timestamp=at,
-        old_status=intent.old_status,
-        new_status=new_status,
-        result=result,
-        error=error,
-        reason=intent.reason,
-        intent_id=intent_id,
-    )
+    @abstractmethod
+    def audit_row(self, row_id: int) -> AuditRecord | None: ...
+
+    def record_intent(
+        self,
+        flow: FlowRef,
+        *,
+        old_status: str | None,
+        new_status: str,
+        changed_by: str,
+        reason: str,
+        at: datetime,
+    ) -> int:
+        intent = AuditRecord("intent", flow, changed_by, at, old_status, new_status, reason=reason)
+        return self.record_event(intent)
+
+    def record_outcome(
+        self,
+        intent_id: int,
+        *,
+        new_status: str | None,
+        result: str,
+        at: datetime,
+        error: str | None = None,
+    ) -> None:
+        """The outcome row closing the intent `intent_id` (same flow, author, old status
+        and reason)."""
+        intent = self.audit_row(intent_id)
+        if intent is None or intent.event_type != "intent":
+            raise StoreError(f"no intent with id {intent_id} in the audit log")
+        outcome = AuditRecord(
+            event_type="outcome",
+            flow=intent.flow,
+            changed_by=intent.changed_by,
+            timestamp=at,
+            old_status=intent.old_status,
+            new_status=new_status,
+            result=result,
+            error=error,
+            reason=intent.reason,
+            intent_id=intent_id,
+        )
+        self.record_event(outcome)
 
 
 class RetentionCounter:

@@ -21,14 +21,13 @@ from pathlib import Path
 from flowtui.model import FlowRef, State
 from flowtui.store.records import (
     PRUNE_BATCH,
+    AuditLog,
     AuditRecord,
     Fence,
     OverrideRecord,
     RetentionCounter,
     SchemaMismatch,
     StoreError,
-    intent_event,
-    outcome_event,
     utc,
 )
 from flowtui.store.statedir import prepare_state_dir, private_file, tighten, write_private
@@ -104,7 +103,7 @@ def store_exists(state_dir: Path) -> bool:
     return (state_dir / DB_NAME).exists() or (state_dir / MARKER_NAME).exists()
 
 
-class SqliteStore:
+class SqliteStore(AuditLog):
     """`Store` on one SQLite file. Safe to share between threads (one lock, short calls)."""
 
     fence: Fence | None = None  # one machine: the scheduler lock file is the lease
@@ -209,49 +208,9 @@ class SqliteStore:
 
     # -- audit ---------------------------------------------------------------------------
 
-    def record_intent(
-        self,
-        flow: FlowRef,
-        *,
-        old_status: str | None,
-        new_status: str,
-        changed_by: str,
-        reason: str,
-        at: datetime,
-    ) -> int:
-        return self.record_event(
-            intent_event(
-                flow,
-                old_status=old_status,
-                new_status=new_status,
-                changed_by=changed_by,
-                reason=reason,
-                at=at,
-            )
-        )
-
-    def record_outcome(
-        self,
-        intent_id: int,
-        *,
-        new_status: str | None,
-        result: str,
-        at: datetime,
-        error: str | None = None,
-    ) -> None:
-        row = self._execute("SELECT * FROM audit WHERE id = ?", (intent_id,)).fetchone()
-        if row is None:
-            raise StoreError(f"no intent with id {intent_id} in the audit log")
-        self.record_event(
-            outcome_event(
-                _audit_record(row),
-                intent_id,
-                new_status=new_status,
-                result=result,
-                at=at,
-                error=error,
-            )
-        )
+    def audit_row(self, row_id: int) -> AuditRecord | None:
+        row = self._execute("SELECT * FROM audit WHERE id = ?", (row_id,)).fetchone()
+        return None if row is None else _audit_record(row)
 
     def record_event(self, record: AuditRecord) -> int:
         cursor = self._execute(
