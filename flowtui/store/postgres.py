@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from flowtui.model import FlowRef, State
+from flowtui.store import queries
 from flowtui.store.open import redact_url
 from flowtui.store.pg_schema import check_version
 from flowtui.store.records import (
@@ -145,21 +146,10 @@ class PostgresStore(AuditLog):
 
     def prune_audit(self, before: datetime, *, batch: int = PRUNE_BATCH) -> int:
         """Delete at most `batch` audit rows older than `before`, never an open intent."""
-        rows = self._rows(
-            "DELETE FROM audit WHERE id IN (SELECT i.id FROM audit AS i WHERE i.timestamp < %s"
-            " AND (i.event_type <> 'intent' OR EXISTS"
-            " (SELECT 1 FROM audit AS o WHERE o.intent_id = i.id))"
-            " ORDER BY i.timestamp LIMIT %s)",
-            (utc(before), batch),
-        )
-        return int(rows[0]["rowcount"])
+        return int(self._rows(queries.prune("%s"), (utc(before), batch))[0]["rowcount"])
 
     def open_intents(self) -> list[AuditRecord]:
-        rows = self._rows(
-            "SELECT * FROM audit AS i WHERE i.event_type = 'intent' AND NOT EXISTS"
-            " (SELECT 1 FROM audit AS o WHERE o.intent_id = i.id) ORDER BY i.id"
-        )
-        return [_audit_record(row) for row in rows]
+        return [_audit_record(row) for row in self._rows(queries.OPEN_INTENTS)]
 
     def audit(
         self,
@@ -168,20 +158,8 @@ class PostgresStore(AuditLog):
         flow: FlowRef | None = None,
         limit: int | None = None,
     ) -> list[AuditRecord]:
-        clauses: list[str] = []
-        params: list[object] = []
-        if since is not None:
-            clauses.append("timestamp >= %s")
-            params.append(utc(since))
-        if flow is not None:
-            clauses.append("account = %s AND flow_id = %s")
-            params.extend(flow)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        tail = " LIMIT %s" if limit is not None else ""
-        if limit is not None:
-            params.append(limit)
-        rows = self._rows(f"SELECT * FROM audit{where} ORDER BY id DESC{tail}", params)
-        return [_audit_record(row) for row in rows]
+        sql, params = queries.audit("%s", since and utc(since), flow, limit)
+        return [_audit_record(row) for row in self._rows(sql, params)]
 
     # -- prior states --------------------------------------------------------------------
 

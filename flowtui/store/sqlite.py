@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flowtui.model import FlowRef, State
+from flowtui.store import queries
 from flowtui.store.records import (
     PRUNE_BATCH,
     AuditLog,
@@ -238,20 +239,11 @@ class SqliteStore(AuditLog):
 
     def prune_audit(self, before: datetime, *, batch: int = PRUNE_BATCH) -> int:
         """Delete at most `batch` audit rows older than `before`, never an open intent."""
-        cursor = self._execute(
-            "DELETE FROM audit WHERE id IN (SELECT i.id FROM audit AS i WHERE i.timestamp < ?"
-            " AND (i.event_type != 'intent' OR EXISTS"
-            " (SELECT 1 FROM audit AS o WHERE o.intent_id = i.id)) ORDER BY i.timestamp LIMIT ?)",
-            (_ts(before), batch),
-        )
-        return cursor.rowcount
+        return self._execute(queries.prune("?"), (_ts(before), batch)).rowcount
 
     def open_intents(self) -> list[AuditRecord]:
         """Intents with no outcome: changes a crash may have left half-done."""
-        rows = self._execute(
-            "SELECT * FROM audit AS i WHERE i.event_type = 'intent' AND NOT EXISTS"
-            " (SELECT 1 FROM audit AS o WHERE o.intent_id = i.id) ORDER BY i.id"
-        ).fetchall()
+        rows = self._execute(queries.OPEN_INTENTS).fetchall()
         return [_audit_record(row) for row in rows]
 
     def audit(
@@ -262,22 +254,8 @@ class SqliteStore(AuditLog):
         limit: int | None = None,
     ) -> list[AuditRecord]:
         """Audit rows, newest first."""
-        clauses: list[str] = []
-        params: list[object] = []
-        if since is not None:
-            clauses.append("timestamp >= ?")
-            params.append(_ts(since))
-        if flow is not None:
-            clauses.append("account = ? AND flow_id = ?")
-            params.extend(flow)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        tail = " LIMIT ?" if limit is not None else ""
-        if limit is not None:
-            params.append(limit)
-        rows = self._execute(
-            f"SELECT * FROM audit{where} ORDER BY id DESC{tail}", tuple(params)
-        ).fetchall()
-        return [_audit_record(row) for row in rows]
+        sql, params = queries.audit("?", since and _ts(since), flow, limit)
+        return [_audit_record(row) for row in self._execute(sql, params).fetchall()]
 
     # -- prior states --------------------------------------------------------------------
 
