@@ -492,12 +492,18 @@ class Scheduler:
         leadership.leases.close()
 
     async def _leading_changed(self, leading: bool) -> None:
-        """The lease was gained or lost: say so; on gaining it, take over as on start."""
+        """The lease was gained or lost: say so; on gaining it, take over as on start — in
+        a task of its own, as the lease loop must go on renewing meanwhile."""
         assert self.leadership is not None
         self._may_act()  # the store's fence follows at once
         log.warning("scheduler %s", self.leadership.status())
-        if not leading or self._reconciler is None or self.paused or self._closed:
-            return
+        if leading and self._reconciler is not None and not self.paused and not self._closed:
+            task = asyncio.create_task(self._take_over())
+            self._wakes.add(task)
+            task.add_done_callback(self._wakes.discard)
+
+    async def _take_over(self) -> None:
+        assert self._reconciler is not None
         try:
             self._reconciler.load_memory()  # what the previous leader applied
             await self._reconciler.recover()

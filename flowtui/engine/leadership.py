@@ -150,8 +150,9 @@ class Leadership:
         """Step every third of the lease until `stop`; call `on_change(leading)` whenever
         leadership is gained or lost, and `on_notify(channels)` for notifications on the
         lease's connection (LISTEN, see LeaseStore.listen) that arrive between steps.
-        Resigns on the way out."""
-        leading = self.is_leader
+        Both must return promptly (start long work as a task): no renewal is sent while
+        they run. Resigns on the way out."""
+        leading = self.epoch is not None  # as far as we know: a stall may have ended it
         try:
             while not stop.is_set():
                 now_leading = await asyncio.to_thread(self.step)
