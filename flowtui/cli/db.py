@@ -58,11 +58,12 @@ def grant_command(
     PostgreSQL: grants and row-level security)."""
     from flowtui.store.admin import RoleKind, grant  # psycopg only when it is needed
 
-    chosen: list[tuple[RoleKind, str]] = [
-        (kind, role)
-        for kind, role in (("reader", reader), ("operator", operator), ("scheduler", scheduler))
-        if role
-    ]
+    given: tuple[tuple[RoleKind, str | None], ...] = (
+        ("reader", reader),
+        ("operator", operator),
+        ("scheduler", scheduler),
+    )
+    chosen = [(kind, role) for kind, role in given if role]
     if len(chosen) != 1:
         fail("give exactly one of --reader ROLE, --operator ROLE, --scheduler ROLE")
     ((kind, role),) = chosen

@@ -94,7 +94,9 @@ class Leadership:
 
     @property
     def fence(self) -> Fence | None:
-        return Fence(self.leases.scheduler, self.epoch) if self.is_leader else None
+        if self.epoch is None or not self.is_leader:
+            return None
+        return Fence(self.leases.scheduler, self.epoch)
 
     def step(self) -> bool:
         """One round: renew the lease we hold, or take it if it is free; `is_leader` after.
