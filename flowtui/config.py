@@ -244,6 +244,19 @@ class Settings(_Model):
     state_dir: Path | None = Field(
         default=None, description="Store, lock and tokens (default: per user)"
     )
+    # state store (SPEC §3, team mode §8)
+    audit_retention: Duration = Field(
+        default=timedelta(days=90), description="Audit rows older than this are pruned"
+    )
+    state_url_env: EnvName | None = Field(
+        default=None, description="Variable holding a postgresql:// URL (team mode)"
+    )
+    scheduler: str = Field(
+        default="default", min_length=1, max_length=200, description="Team mode scheduler name"
+    )
+    lease: Duration = Field(
+        default=timedelta(seconds=15), description="Team mode leader lease, renewed every third"
+    )
 
 
 class _AccountBase(_Model):

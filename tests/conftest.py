@@ -47,3 +47,6 @@ def emu(emulator: RunningEmulator) -> Iterator[Emu]:
         yield helper
     finally:
         helper.close()
+
+
+from pg_cluster import pg_server, pg_url  # noqa: E402, F401  (team-mode fixtures)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from flowtui.cli.context import CliContext
+from flowtui.cli.context import CliContext, fail
 from flowtui.cli.lazy import LazyCommand, LazyGroup
+from flowtui.store import StoreError
 
 _CONVERGE = "(converge: change only what differs, verify)."
 COMMANDS = {
@@ -75,6 +76,11 @@ COMMANDS = {
         "notify",
         "Webhook notifications (`[[notify]]` in the configuration).",
     ),
+    "db": LazyCommand(
+        "flowtui.cli.db",
+        "db",
+        "Team mode's PostgreSQL store: create or migrate its schema, grant roles.",
+    ),
     "calendar": LazyCommand(
         "flowtui.cli.calendar",
         "calendar",
@@ -85,8 +91,19 @@ COMMANDS = {
 }
 
 
+class _Main(LazyGroup):
+    """The command group; a store or state-directory failure that a command did not
+    handle itself is still one line and exit 2 (SPEC §3), never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            fail(str(exc))
+
+
 @click.group(
-    cls=LazyGroup,
+    cls=_Main,
     lazy=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
     invoke_without_command=True,

@@ -4,32 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 
 from flowtui.cli.context import CliContext, fail
+from flowtui.cli.store_access import open_readable, target_of
 from flowtui.config import AccountWildcard, ConfigError, UnknownReference, load_config
 from flowtui.durations import parse_duration
 from flowtui.model import FlowRef
-from flowtui.store import DB_NAME, AuditRecord, SqliteStore, StoreError
+from flowtui.store import AuditRecord, StoreError
 
 JSON_HELP = (
     "With --json: one JSON object per record and line, newest first, fields id, event_type "
     "(intent | outcome | drift | override | …), intent_id, account, flow_id, old_status, "
     "new_status, changed_by, timestamp (UTC ISO 8601), result, error, reason."
 )
-
-
-def state_dir_of(cli: CliContext) -> Path:
-    """--state-dir, else the config's `state_dir`, else the platform state directory."""
-    if cli.state_dir is not None:
-        return cli.state_dir
-    try:
-        configured = load_config(cli.resolved_config_path()).settings.state_dir
-    except ConfigError:
-        configured = None
-    return configured or cli.resolved_state_dir()
 
 
 def parse_ref(cli: CliContext, text: str, *, known: bool = False) -> FlowRef:
@@ -101,21 +90,21 @@ def _table(records: list[AuditRecord]) -> list[str]:
 def audit(
     cli: CliContext, since: str | None, flow_text: str | None, limit: int | None, as_json: bool
 ) -> None:
-    state_dir = state_dir_of(cli)
+    target = target_of(cli)
     start = parse_since(since, datetime.now(UTC)) if since else None
     flow = parse_ref(cli, flow_text) if flow_text else None
-    if not (state_dir / DB_NAME).exists():
+    store = open_readable(target)
+    if store is None:
         if not as_json:
-            click.echo(f"no audit log yet in {state_dir}")
+            click.echo(f"no audit log yet in {target.describe()}")
         return
     try:
-        store = SqliteStore.in_dir(state_dir)
-        try:
-            records = store.audit(since=start, flow=flow, limit=limit)
-        finally:
-            store.close()
+        records = store.audit(since=start, flow=flow, limit=limit)
     except StoreError as exc:
         fail(str(exc))
+    finally:
+        store.close()
+    damaged = [record.id for record in records if record.damaged]
     if as_json:
         for record in records:
             click.echo(json.dumps(record.as_json()))
@@ -123,3 +112,10 @@ def audit(
         click.echo("\n".join(_table(records)))
     else:
         click.echo("no audit records match")
+    if damaged:
+        ids = ", ".join(str(i) for i in damaged[:10]) + (" …" if len(damaged) > 10 else "")
+        click.echo(
+            f"flowtui: warning: {len(damaged)} damaged audit row(s) (id {ids}): text that is"
+            " not valid UTF-8 or a bad time, shown with � or as 1970-01-01",
+            err=True,
+        )

@@ -30,13 +30,14 @@ from flowtui.changes import (
 )
 from flowtui.cli.context import EXIT_CHANGE_FAILED, EXIT_OK, EXIT_USAGE, CliContext, fail
 from flowtui.cli.governed import conflicts, offer_overrides
+from flowtui.cli.store_access import open_writable, target_of
 from flowtui.config import AccountWildcard, Config, ConfigError, UnknownReference, load_config
 from flowtui.model import FlowRef, State
 from flowtui.providers.base import Flow, Outcome, Provider, ProviderError
 from flowtui.providers.bulk import converge_many
 from flowtui.providers.redaction import LOGGER_NAME, redact
 from flowtui.providers.registry import Environment, build_provider
-from flowtui.store import SqliteStore, StoreError
+from flowtui.store import StoreError, StoreTarget
 
 JSON_HELP = (
     "With --json: one JSON object per flow and line, fields ref, account, flow_id, action, "
@@ -235,11 +236,8 @@ def progress(total: int, as_json: bool, label: str) -> AbstractContextManager[An
 class Audit:
     """Intent before, outcome after: the CLI's side of the audit log."""
 
-    def __init__(self, state_dir: Path) -> None:
-        try:
-            self.store = SqliteStore.in_dir(state_dir)
-        except StoreError as exc:
-            fail(f"{exc}; no change made")
+    def __init__(self, target: StoreTarget) -> None:
+        self.store = open_writable(target, "; no change made")
         self.changed_by = f"cli:{getpass.getuser()}"
 
     def intents(self, plan: Mapping[FlowRef, tuple[State | None, str]]) -> dict[FlowRef, int]:
@@ -320,7 +318,7 @@ async def change(
     known = {} if asked else {ref: flow for ref, flow in current.items() if isinstance(flow, Flow)}
     if not plan:
         return [rows[ref] for ref in refs]
-    audit = Audit(session.state_dir)
+    audit = Audit(target_of(session.obj, session.config))
     try:
         intents = audit.intents(
             {ref: (_state_of(current[ref]), wanted) for ref, wanted in plan.items()}
@@ -351,7 +349,7 @@ async def change(
 
 
 async def publish(session: Session, refs: Sequence[FlowRef]) -> list[Row]:
-    audit = Audit(session.state_dir)
+    audit = Audit(target_of(session.obj, session.config))
     try:
         found = await publish_audited(
             audit.store,
@@ -499,7 +497,7 @@ def create(obj: CliContext, account: str, name: str, as_json: bool) -> None:
 
     async def work() -> int:
         flow = await provider.create_flow(name)
-        audit = Audit(session.state_dir)
+        audit = Audit(target_of(session.obj, session.config))
         try:
             intent = audit.intents({flow.ref: (None, flow.state)})
             audit.outcomes(intent, [Row(flow.ref, "create", "created", flow.state)])

@@ -12,14 +12,15 @@ from zoneinfo import ZoneInfo
 import click
 
 from flowtui.changes import read_flows
-from flowtui.cli.audit import parse_ref, state_dir_of
+from flowtui.cli.audit import parse_ref
 from flowtui.cli.context import CliContext, fail
+from flowtui.cli.store_access import open_writable, target_of
 from flowtui.config import Bitrix24Account, Config, ConfigError, load_config
 from flowtui.durations import parse_duration
 from flowtui.model import FlowRef
 from flowtui.providers.base import NotFound, Provider
 from flowtui.providers.registry import Environment, build_providers
-from flowtui.store import SKIP, AuditRecord, OverrideRecord, SqliteStore, StoreError
+from flowtui.store import SKIP, AuditRecord, OverrideRecord, Store, StoreError
 
 
 def parse_until(text: str, now: datetime, zone: ZoneInfo) -> datetime:
@@ -67,13 +68,10 @@ def override(
     now = datetime.now(UTC)
     end = None if clear else parse_until(until or "", now, _zone(cli))
     who = f"cli:{getpass.getuser()}"
-    state_dir = state_dir_of(cli)
+    target = target_of(cli)
     if not clear:
-        _refuse_unknown_flows(cli, flows, state_dir)
-    try:
-        store = SqliteStore.in_dir(state_dir)
-    except StoreError as exc:
-        fail(str(exc))
+        _refuse_unknown_flows(cli, flows, target.state_dir)
+    store = open_writable(target)
     try:
         for flow in flows:
             click.echo(_apply(store, flow, state, end, who, now))
@@ -118,7 +116,7 @@ async def _read(providers: dict[str, Provider], flows: list[FlowRef]) -> dict[Fl
 
 
 def _apply(
-    store: SqliteStore,
+    store: Store,
     flow: FlowRef,
     state: str | None,
     until: datetime | None,

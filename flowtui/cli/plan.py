@@ -41,19 +41,14 @@ def _recorded(
 ) -> tuple[PriorStates, list[Override]]:
     """Prior states and overrides from the state store, if there is one (never created
     here: `plan` only reads)."""
-    state_dir = Path(cli.state_dir or config.settings.state_dir or cli.resolved_state_dir())
-    if not state_dir.is_dir():
-        return {}, []
-    from flowtui.store import DB_NAME, SqliteStore, StoreError
+    from flowtui.cli.store_access import open_readable, target_of
+    from flowtui.store import StoreError
 
-    if not (state_dir / DB_NAME).exists():
+    store = open_readable(target_of(cli, config))
+    if store is None:
         return {}, []
     from flowtui.engine.reconcile import overrides_from
 
-    try:
-        store = SqliteStore.in_dir(state_dir)
-    except StoreError as error:
-        fail(f"cannot read the state store: {error}")
     try:
         priors = {
             rule.name: store.prior_states(rule.name)

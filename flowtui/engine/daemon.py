@@ -40,6 +40,7 @@ from flowtui.engine.events import (
     SchedulerStatus,
 )
 from flowtui.engine.lanes import Lanes
+from flowtui.engine.leadership import Leadership
 from flowtui.engine.lock import LockHeld, SchedulerLock
 from flowtui.engine.reconcile import Action, Reconciler, Report, merge_reports
 from flowtui.providers.base import Provider, ProviderError
@@ -47,7 +48,7 @@ from flowtui.providers.redaction import LOGGER_NAME
 from flowtui.providers.registry import Environment, build_providers
 from flowtui.providers.transport import RetryPolicy
 from flowtui.rules import conflicts
-from flowtui.store import SqliteStore, StoreError
+from flowtui.store import Store, StoreError, StoreTarget, open_store, store_target
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -100,7 +101,7 @@ class Scheduler:
         self._lanes: Lanes[Report] = Lanes(self._run_unit)
         self._wakes: set[asyncio.Task[None]] = set()
         self._lock: SchedulerLock | None = None
-        self._store: SqliteStore | None = None
+        self._store: Store | None = None
         self._providers: dict[str, Provider] = {}
         self._reconciler: Reconciler | None = None
         self._transition_job: str | None = None
@@ -112,6 +113,9 @@ class Scheduler:
         self._closed = False
         self.paused = False
         self.holder_pid: int | None = None  # set when another process holds the lock
+        self.leadership: Leadership | None = None  # team mode: the lease decides who acts
+        self._lead_stop = asyncio.Event()
+        self._lead_task: asyncio.Task[None] | None = None
         self.next_transition: datetime | None = None
         self.last_report: Report | None = None
 
@@ -138,10 +142,13 @@ class Scheduler:
         if config.settings.read_only:
             self.dry_run = True  # SPEC §2: in read-only mode the daemon only plans
         try:
-            if not self.dry_run:
+            target = store_target(config.settings, self.state_dir, self._env)
+            if not self.dry_run and not target.team:  # team mode: the lease, not the file lock
                 self._lock = SchedulerLock(self.state_dir)
                 self._lock.acquire()
-            self._store = SqliteStore.in_dir(self.state_dir)
+            self._store = open_store(target)
+            if target.team and not self.dry_run:
+                await self._join_election(target)
         except LockHeld as held:
             self._lock = None
             self.holder_pid = held.pid or -1
@@ -162,7 +169,7 @@ class Scheduler:
         )
         try:
             self._reconciler.load_memory()
-            if not self.dry_run:
+            if not self.dry_run and self._may_act():  # a standby leaves it to the leader
                 await self._reconciler.recover()
         except BaseException:
             await self.close()
@@ -177,6 +184,8 @@ class Scheduler:
 
     async def _start_pass(self) -> Report:
         try:
+            if not self._may_act():
+                return Report(self.clock.now())  # a standby: the leader acts
             return await self.converge_now(trigger="start")
         except BaseException:
             await self.close()
@@ -207,6 +216,7 @@ class Scheduler:
             id=OVERRIDES_JOB,
         )
         self._aps.start()
+        self._start_leading_loop()
         self._publish_state(SchedulerStatus.RUNNING)
         return await self._start_pass()  # plans the first wake-up before its own work
 
@@ -225,6 +235,7 @@ class Scheduler:
         self._closed = True
         providers, self._providers = self._providers, {}
         await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
+        await self._leave_election()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -285,7 +296,7 @@ class Scheduler:
         """What APScheduler runs: hand the pass to the lanes and return at once (with the
         task that runs it, None when paused), so APScheduler never finds a job still
         running ("maximum number of running instances")."""
-        if self._closed or self.paused:
+        if self._closed or self.paused or not self._may_act():
             return None
         task = asyncio.create_task(self._wake_pass(trigger, at))
         self._wakes.add(task)
@@ -434,6 +445,75 @@ class Scheduler:
             stopping.cancel()
             await self.stop()
             await asyncio.gather(starting, return_exceptions=True)
+
+    # -- team mode hook: leadership (flowtui.engine.leadership) ---------------------------
+    # open() joins the election instead of taking the file lock; passes run only while
+    # leading (_may_act); start() runs the lease loop, which also LISTENs for overrides;
+    # gaining the lease re-verifies open intents and converges as on start.
+
+    async def _join_election(self, target: StoreTarget) -> None:
+        from flowtui.store.leases import LeaseStore  # psycopg only in team mode
+        from flowtui.store.postgres import OVERRIDES_CHANNEL
+
+        assert target.url is not None
+        leases = LeaseStore(target.url, target.scheduler)
+        self.leadership = Leadership(leases, lease=target.lease)
+        await asyncio.to_thread(leases.listen, OVERRIDES_CHANNEL)
+        await asyncio.to_thread(self.leadership.step)
+        log.warning("scheduler %s: %s", target.scheduler, self.leadership.status())
+
+    def _may_act(self) -> bool:
+        """Always outside team mode; in team mode only while leading. The store gets the
+        current fence, so an intent written after the lease was lost is refused."""
+        if self.leadership is None:
+            return True
+        if self._store is not None:
+            self._store.fence = self.leadership.fence
+        return self.leadership.is_leader
+
+    def _start_leading_loop(self) -> None:
+        if self.leadership is None:
+            return
+        self._lead_stop = asyncio.Event()
+        self._lead_task = asyncio.create_task(
+            self.leadership.run(self._lead_stop, self._leading_changed, self._notified)
+        )
+
+    async def _leave_election(self) -> None:
+        leadership, self.leadership = self.leadership, None
+        if leadership is None:
+            return
+        if self._lead_task is not None:
+            self._lead_stop.set()
+            await asyncio.gather(self._lead_task, return_exceptions=True)
+            self._lead_task = None
+        else:
+            await asyncio.to_thread(leadership.resign)
+        leadership.leases.close()
+
+    async def _leading_changed(self, leading: bool) -> None:
+        """The lease was gained or lost: say so; on gaining it, take over as on start — in
+        a task of its own, as the lease loop must go on renewing meanwhile."""
+        assert self.leadership is not None
+        self._may_act()  # the store's fence follows at once
+        log.warning("scheduler %s", self.leadership.status())
+        if leading and self._reconciler is not None and not self.paused and not self._closed:
+            task = asyncio.create_task(self._take_over())
+            self._wakes.add(task)
+            task.add_done_callback(self._wakes.discard)
+
+    async def _take_over(self) -> None:
+        assert self._reconciler is not None
+        try:
+            self._reconciler.load_memory()  # what the previous leader applied
+            await self._reconciler.recover()
+            await self.converge_now(trigger="start")
+        except (StoreError, ProviderError) as exc:
+            self.bus.publish(EngineFailed(f"takeover pass failed: {exc}", self.clock.now()))
+
+    async def _notified(self, channels: list[str]) -> None:
+        """An override changed somewhere (LISTEN): act on it now, not at the next poll."""
+        await self.wake("override")
 
     def _publish_state(self, status: SchedulerStatus, holder_pid: int | None = None) -> None:
         self.bus.publish(SchedulerState(status, self.clock.now(), self.next_transition, holder_pid))

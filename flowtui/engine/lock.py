@@ -7,6 +7,14 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from flowtui.store.statedir import (
+    FILE_MODE,
+    StateDirError,
+    check_owner,
+    prepare_state_dir,
+    write_private,
+)
+
 LOCK_NAME = "scheduler.lock"
 PID_NAME = "scheduler.pid"
 
@@ -26,15 +34,21 @@ class SchedulerLock:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self._pid_file = state_dir / PID_NAME
-        self._lock = FileLock(state_dir / LOCK_NAME, timeout=0)
+        self._lock = FileLock(state_dir / LOCK_NAME, timeout=0, mode=FILE_MODE)
 
     def acquire(self) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        """Take the lock; LockHeld if another process has it, StateDirError (a StoreError)
+        if the directory or the lock file cannot be used by this user."""
+        prepare_state_dir(self.state_dir)
+        check_owner(self.state_dir / LOCK_NAME)
+        check_owner(self._pid_file)
         try:
             self._lock.acquire()
         except Timeout:
             raise LockHeld(self.state_dir, self.holder_pid()) from None
-        self._pid_file.write_text(f"{os.getpid()}\n")
+        except OSError as exc:
+            raise StateDirError(f"cannot take the lock in {self.state_dir}: {exc}") from None
+        write_private(self._pid_file, f"{os.getpid()}\n")
 
     def release(self) -> None:
         if self._lock.is_locked:

@@ -56,6 +56,14 @@ def jwt_expiry(token: str) -> float | None:
     return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A pair and its generation: 0 is the environment's seed, each rotation adds one."""
+
+    pair: TokenPair
+    generation: int = 0
+
+
 class TokenStore:
     """The persisted newest pair of one account."""
 

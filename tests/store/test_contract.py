@@ -8,20 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flowtui.model import FlowRef, State
-from flowtui.store import SKIP, OverrideRecord, SqliteStore, StoreError
+from flowtui.store import SKIP, OverrideRecord, SqliteStore, Store, StoreError
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 FLOW = FlowRef("support", "wf_1")
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> SqliteStore:
-    opened = SqliteStore.in_dir(tmp_path)
-    yield opened
-    opened.close()
-
-
-def test_intent_then_outcome_closes_the_intent(store: SqliteStore) -> None:
+def test_intent_then_outcome_closes_the_intent(store: Store) -> None:
     intent = store.record_intent(
         FLOW,
         old_status="enabled",
@@ -41,23 +34,23 @@ def test_intent_then_outcome_closes_the_intent(store: SqliteStore) -> None:
         "disabled",
         "changed",
     )
-    assert outcome.changed_by == "cli:ops"
+    assert outcome.changed_by.partition("@")[0] == "cli:ops"  # team mode adds @host
     assert outcome.reason == "manual"
 
 
-def test_outcome_for_a_missing_intent_is_a_clear_error(store: SqliteStore) -> None:
+def test_outcome_for_a_missing_intent_is_a_clear_error(store: Store) -> None:
     with pytest.raises(StoreError, match="no intent with id 42"):
         store.record_outcome(42, new_status=None, result="failed", at=T0)
 
 
-def test_audit_filters_by_time_and_flow_newest_first(store: SqliteStore) -> None:
+def test_audit_filters_by_time_and_flow_newest_first(store: Store) -> None:
     other = FlowRef("crm", "517")
     for minutes, flow in [(0, FLOW), (10, other), (20, FLOW)]:
         store.record_intent(
             flow,
             old_status=None,
             new_status="enabled",
-            changed_by="scheduler:x",
+            changed_by="cli:x",
             reason="r",
             at=T0 + timedelta(minutes=minutes),
         )
@@ -70,7 +63,7 @@ def test_audit_filters_by_time_and_flow_newest_first(store: SqliteStore) -> None
     assert len(store.audit(limit=1)) == 1
 
 
-def test_timestamps_are_stored_in_utc_whatever_zone_they_came_in(store: SqliteStore) -> None:
+def test_timestamps_are_stored_in_utc_whatever_zone_they_came_in(store: Store) -> None:
     berlin = T0.astimezone(ZoneInfo("Europe/Berlin"))
     store.record_intent(
         FLOW, old_status=None, new_status="enabled", changed_by="t", reason="r", at=berlin
@@ -80,7 +73,7 @@ def test_timestamps_are_stored_in_utc_whatever_zone_they_came_in(store: SqliteSt
     assert record.timestamp.utcoffset() == timedelta(0)
 
 
-def test_naive_timestamps_are_refused(store: SqliteStore) -> None:
+def test_naive_timestamps_are_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         store.record_intent(
             FLOW,
@@ -92,7 +85,7 @@ def test_naive_timestamps_are_refused(store: SqliteStore) -> None:
         )
 
 
-def test_prior_states_keep_the_first_record_of_a_window(store: SqliteStore) -> None:
+def test_prior_states_keep_the_first_record_of_a_window(store: Store) -> None:
     store.save_prior_states("sunday", {FLOW: State.ENABLED}, at=T0)
     # A restart inside the window reads the window's own state: it must not overwrite.
     store.save_prior_states("sunday", {FLOW: State.DISABLED}, at=T0 + timedelta(hours=1))
@@ -102,7 +95,7 @@ def test_prior_states_keep_the_first_record_of_a_window(store: SqliteStore) -> N
     assert store.prior_states("sunday") == {}
 
 
-def test_all_prior_states_groups_every_record_by_rule(store: SqliteStore) -> None:
+def test_all_prior_states_groups_every_record_by_rule(store: Store) -> None:
     other = FlowRef("crm", "517")
     store.save_prior_states("sunday", {FLOW: State.ENABLED, other: State.DISABLED}, at=T0)
     store.save_prior_states("nightly", {FLOW: State.DISABLED}, at=T0)
@@ -114,12 +107,14 @@ def test_all_prior_states_groups_every_record_by_rule(store: SqliteStore) -> Non
     assert set(store.all_prior_states()) == {"sunday"}
 
 
-def test_overrides_end_and_can_be_cleared(store: SqliteStore) -> None:
+def test_overrides_end_and_can_be_cleared(store: Store) -> None:
     pin = OverrideRecord(
         FLOW, SKIP, until=T0 + timedelta(hours=2), created_by="cli:ops", created_at=T0
     )
     store.set_override(pin)
-    assert store.overrides(now=T0) == [pin]
+    (found,) = store.overrides(now=T0)
+    assert (found.flow, found.state, found.until, found.created_at) == (FLOW, SKIP, pin.until, T0)
+    assert found.created_by.startswith("cli:ops")  # team mode adds @host
     assert store.overrides(now=T0 + timedelta(hours=2)) == []
     assert store.clear_override(FLOW) is True
     assert store.clear_override(FLOW) is False
@@ -152,5 +147,14 @@ def test_an_intent_survives_kill_9_of_the_writer(tmp_path: Path) -> None:
 def test_an_unopenable_store_is_a_one_line_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(StoreError, match="cannot open the state store"):
+    with pytest.raises(StoreError, match="cannot create the state directory"):
         SqliteStore.in_dir(blocker / "sub")
+
+
+def test_desired_memory_keeps_the_latest_key_per_flow(store: Store) -> None:
+    other = FlowRef("crm", "517")
+    assert store.desired_memory() == {}
+    store.remember_desired({FLOW: "disabled|w1", other: "enabled|ab"}, at=T0)
+    store.remember_desired({FLOW: "enabled|-"}, at=T0 + timedelta(hours=1))
+    store.remember_desired({}, at=T0)
+    assert store.desired_memory() == {FLOW: "enabled|-", other: "enabled|ab"}

@@ -1,10 +1,13 @@
-"""The state store: audit log (intent before a change, outcome after), prior states kept for
-`after = "restore"`, and operator overrides.
+"""`Store` on one SQLite file in the state directory (the default, single-machine backend).
 
-`Store` is the small interface the engine, CLI and app use; `SqliteStore` implements it on
-stdlib sqlite3 in WAL mode. Every write commits at once (autocommit), so an intent row is on
-disk before the change it announces is sent: a crash between the two leaves an open intent
-that the next start finds with `open_intents()` and re-verifies.
+Every write commits at once (autocommit, WAL), so an intent row is on disk before the change
+it announces is sent: a crash between the two leaves an open intent that the next start
+finds with `open_intents()` and re-verifies.
+
+A marker file beside the database records that a store was created here: a database that
+is later found empty or missing (`truncate -s 0`, a lost file) is an error, never a silent
+fresh start. `read_only=True` opens a copy without writing anything (a backup in a
+read-only directory), for `flowtui audit` and `flowtui plan`.
 """
 
 from __future__ import annotations
@@ -12,14 +15,26 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 from flowtui.model import FlowRef, State
+from flowtui.store import queries
+from flowtui.store.records import (
+    PRUNE_BATCH,
+    AuditLog,
+    AuditRecord,
+    Fence,
+    OverrideRecord,
+    RetentionCounter,
+    SchemaMismatch,
+    StoreError,
+    utc,
+)
+from flowtui.store.statedir import prepare_state_dir, private_file, tighten, write_private
 
 DB_NAME = "flowtui.sqlite3"
+MARKER_NAME = "flowtui.sqlite3.created"
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -67,150 +82,123 @@ CREATE TABLE IF NOT EXISTS desired_memory (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-SKIP = "skip"  # an override state meaning "don't touch this flow"
-
-
-class StoreError(Exception):
-    """The store cannot be opened or written (one line, no traceback for the user)."""
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    """One audit row. `event_type` is "intent" before a change and "outcome" after it
-    (pointing at its intent with `intent_id`); other types record what needed no change
-    request, e.g. "drift" or "recovery"."""
-
-    event_type: str
-    flow: FlowRef
-    changed_by: str
-    timestamp: datetime
-    old_status: str | None = None
-    new_status: str | None = None
-    result: str | None = None
-    error: str | None = None
-    reason: str | None = None
-    intent_id: int | None = None
-    id: int | None = None
-
-    def as_json(self) -> dict[str, object]:
-        """The stable JSON form used by `flowtui audit --json`."""
-        return {
-            "id": self.id,
-            "event_type": self.event_type,
-            "intent_id": self.intent_id,
-            "account": self.flow.account,
-            "flow_id": self.flow.flow_id,
-            "old_status": self.old_status,
-            "new_status": self.new_status,
-            "changed_by": self.changed_by,
-            "timestamp": self.timestamp.isoformat(),
-            "result": self.result,
-            "error": self.error,
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True)
-class OverrideRecord:
-    """An operator's time-boxed pin: `state` is enabled, disabled or "skip"."""
-
-    flow: FlowRef
-    state: str
-    until: datetime
-    created_by: str
-    created_at: datetime
-
-
-class Store(Protocol):
-    """What the engine, CLI and app need from persistent state."""
-
-    def record_intent(
-        self,
-        flow: FlowRef,
-        *,
-        old_status: str | None,
-        new_status: str,
-        changed_by: str,
-        reason: str,
-        at: datetime,
-    ) -> int: ...
-
-    def record_outcome(
-        self,
-        intent_id: int,
-        *,
-        new_status: str | None,
-        result: str,
-        at: datetime,
-        error: str | None = None,
-    ) -> None: ...
-
-    def record_event(self, record: AuditRecord) -> int: ...
-
-    def open_intents(self) -> list[AuditRecord]: ...
-
-    def audit(
-        self,
-        *,
-        since: datetime | None = None,
-        flow: FlowRef | None = None,
-        limit: int | None = None,
-    ) -> list[AuditRecord]: ...
-
-    def save_prior_states(
-        self, rule: str, states: Mapping[FlowRef, State], *, at: datetime
-    ) -> None: ...
-
-    def prior_states(self, rule: str) -> dict[FlowRef, State]: ...
-
-    def all_prior_states(self) -> dict[str, dict[FlowRef, State]]: ...
-
-    def clear_prior_states(self, rule: str, flows: Iterable[FlowRef] | None = None) -> None: ...
-
-    def desired_memory(self) -> dict[FlowRef, str]: ...
-
-    def remember_desired(self, entries: Mapping[FlowRef, str], *, at: datetime) -> None: ...
-
-    def set_override(self, override: OverrideRecord) -> None: ...
-
-    def clear_override(self, flow: FlowRef) -> bool: ...
-
-    def overrides(self, *, now: datetime) -> list[OverrideRecord]: ...
-
-    def close(self) -> None: ...
-
 
 def _ts(value: datetime) -> str:
     """UTC ISO 8601, so that text order is time order in SQL comparisons."""
-    if value.tzinfo is None:
-        raise ValueError("store timestamps must be timezone-aware")
-    return value.astimezone(UTC).isoformat()
+    return utc(value).isoformat()
 
 
-class SqliteStore:
+class _Garbled(str):
+    """Text read back from bytes that were not valid UTF-8 (bad bytes shown as U+FFFD)."""
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return _Garbled(raw.decode(errors="replace"))
+
+
+def store_exists(state_dir: Path) -> bool:
+    """Whether a store was ever created in `state_dir` (its database or its marker)."""
+    return (state_dir / DB_NAME).exists() or (state_dir / MARKER_NAME).exists()
+
+
+class SqliteStore(AuditLog):
     """`Store` on one SQLite file. Safe to share between threads (one lock, short calls)."""
 
-    def __init__(self, path: Path) -> None:
+    fence: Fence | None = None  # one machine: the scheduler lock file is the lease
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        read_only: bool = False,
+        retention: timedelta | None = None,
+    ) -> None:
         self.path = path
+        self.read_only = read_only
+        self._marker = path.with_name(MARKER_NAME)
+        self._retention = RetentionCounter(retention)
+        self._lock = threading.Lock()
+        self._db = self._open_read_only() if read_only else self._open_writable()
+        self._check_schema()
+
+    @classmethod
+    def in_dir(
+        cls, state_dir: Path, *, read_only: bool = False, retention: timedelta | None = None
+    ) -> SqliteStore:
+        return cls(state_dir / DB_NAME, read_only=read_only, retention=retention)
+
+    # -- opening --------------------------------------------------------------------------
+
+    def _connect(self, target: str | Path, *, uri: bool = False) -> sqlite3.Connection:
+        db = sqlite3.connect(target, isolation_level=None, check_same_thread=False, uri=uri)
+        db.row_factory = sqlite3.Row
+        db.text_factory = _decode
+        return db
+
+    def _open_writable(self) -> sqlite3.Connection:
+        prepare_state_dir(self.path.parent)
+        self._refuse_if_emptied()
+        private_file(self.path)  # 0600 before SQLite creates it (its -wal/-shm copy the mode)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-            self._db.execute(
+            db = self._connect(self.path)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=5000")
+            db.executescript(_SCHEMA)
+            db.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the state store {path}: {exc}") from None
-        self._lock = threading.Lock()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the state store {self.path}: {exc}") from None
+        for suffix in ("-wal", "-shm"):
+            tighten(self.path.with_name(self.path.name + suffix))
+        if not self._marker.exists():
+            write_private(self._marker, f"flowtui state store {self.path.name}\n")
+        return db
 
-    @classmethod
-    def in_dir(cls, state_dir: Path) -> SqliteStore:
-        return cls(state_dir / DB_NAME)
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Read without writing: `mode=ro`, and where even the WAL index cannot be made (a
+        read-only directory), `immutable=1` — right for a backup nobody writes."""
+        self._refuse_if_emptied()
+        if not self.path.exists():
+            raise StoreError(f"no state store at {self.path}")
+        last: sqlite3.Error | None = None
+        for flags in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                db = self._connect(f"{self.path.resolve().as_uri()}?{flags}", uri=True)
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return db
+            except sqlite3.Error as exc:
+                last = exc
+        raise StoreError(f"cannot open the state store {self.path} read-only: {last}")
+
+    def _refuse_if_emptied(self) -> None:
+        if not self._marker.exists():
+            return
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            raise StoreError(
+                f"the state store {self.path} is {'empty' if self.path.exists() else 'missing'}"
+                f" but a store was created here ({self._marker.name}): restore it from a backup,"
+                f" or delete {self._marker} to start afresh on purpose"
+            )
+
+    def _check_schema(self) -> None:
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"the state store {self.path} is unreadable: {exc}") from None
+        version = int(row["value"]) if row is not None else None
+        if version is None:
+            raise StoreError(f"the state store {self.path} has no flowtui schema")
+        if version > SCHEMA_VERSION:
+            raise SchemaMismatch(
+                f"the state store {self.path} has schema version {version}, newer than this"
+                f" flowtui knows ({SCHEMA_VERSION}): upgrade flowtui"
+            )
 
     def _execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
         with self._lock:
@@ -221,54 +209,9 @@ class SqliteStore:
 
     # -- audit ---------------------------------------------------------------------------
 
-    def record_intent(
-        self,
-        flow: FlowRef,
-        *,
-        old_status: str | None,
-        new_status: str,
-        changed_by: str,
-        reason: str,
-        at: datetime,
-    ) -> int:
-        return self.record_event(
-            AuditRecord(
-                event_type="intent",
-                flow=flow,
-                changed_by=changed_by,
-                timestamp=at,
-                old_status=old_status,
-                new_status=new_status,
-                reason=reason,
-            )
-        )
-
-    def record_outcome(
-        self,
-        intent_id: int,
-        *,
-        new_status: str | None,
-        result: str,
-        at: datetime,
-        error: str | None = None,
-    ) -> None:
-        row = self._execute("SELECT * FROM audit WHERE id = ?", (intent_id,)).fetchone()
-        if row is None or row["event_type"] != "intent":
-            raise StoreError(f"no intent with id {intent_id} in the audit log")
-        self.record_event(
-            AuditRecord(
-                event_type="outcome",
-                flow=FlowRef(row["account"], row["flow_id"]),
-                changed_by=row["changed_by"],
-                timestamp=at,
-                old_status=row["old_status"],
-                new_status=new_status,
-                result=result,
-                error=error,
-                reason=row["reason"],
-                intent_id=intent_id,
-            )
-        )
+    def audit_row(self, row_id: int) -> AuditRecord | None:
+        row = self._execute("SELECT * FROM audit WHERE id = ?", (row_id,)).fetchone()
+        return None if row is None else _audit_record(row)
 
     def record_event(self, record: AuditRecord) -> int:
         cursor = self._execute(
@@ -289,14 +232,18 @@ class SqliteStore:
             ),
         )
         assert cursor.lastrowid is not None
+        cutoff = self._retention.due(record.timestamp)
+        if cutoff is not None:
+            self.prune_audit(cutoff)
         return cursor.lastrowid
+
+    def prune_audit(self, before: datetime, *, batch: int = PRUNE_BATCH) -> int:
+        """Delete at most `batch` audit rows older than `before`, never an open intent."""
+        return self._execute(queries.prune("?"), (_ts(before), batch)).rowcount
 
     def open_intents(self) -> list[AuditRecord]:
         """Intents with no outcome: changes a crash may have left half-done."""
-        rows = self._execute(
-            "SELECT * FROM audit AS i WHERE i.event_type = 'intent' AND NOT EXISTS"
-            " (SELECT 1 FROM audit AS o WHERE o.intent_id = i.id) ORDER BY i.id"
-        ).fetchall()
+        rows = self._execute(queries.OPEN_INTENTS).fetchall()
         return [_audit_record(row) for row in rows]
 
     def audit(
@@ -307,22 +254,8 @@ class SqliteStore:
         limit: int | None = None,
     ) -> list[AuditRecord]:
         """Audit rows, newest first."""
-        clauses: list[str] = []
-        params: list[object] = []
-        if since is not None:
-            clauses.append("timestamp >= ?")
-            params.append(_ts(since))
-        if flow is not None:
-            clauses.append("account = ? AND flow_id = ?")
-            params.extend(flow)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        tail = " LIMIT ?" if limit is not None else ""
-        if limit is not None:
-            params.append(limit)
-        rows = self._execute(
-            f"SELECT * FROM audit{where} ORDER BY id DESC{tail}", tuple(params)
-        ).fetchall()
-        return [_audit_record(row) for row in rows]
+        sql, params = queries.audit("?", since and _ts(since), flow, limit)
+        return [_audit_record(row) for row in self._execute(sql, params).fetchall()]
 
     # -- prior states --------------------------------------------------------------------
 
@@ -340,18 +273,12 @@ class SqliteStore:
             )
 
     def prior_states(self, rule: str) -> dict[FlowRef, State]:
-        rows = self._execute(
-            "SELECT account, flow_id, state FROM prior_states WHERE rule = ?", (rule,)
-        ).fetchall()
-        return {FlowRef(r["account"], r["flow_id"]): State(r["state"]) for r in rows}
+        return self.all_prior_states().get(rule, {})
 
     def all_prior_states(self) -> dict[str, dict[FlowRef, State]]:
         """Rule → its recorded prior states, for every rule with a record (one query)."""
         rows = self._execute("SELECT rule, account, flow_id, state FROM prior_states").fetchall()
-        found: dict[str, dict[FlowRef, State]] = {}
-        for r in rows:
-            found.setdefault(r["rule"], {})[FlowRef(r["account"], r["flow_id"])] = State(r["state"])
-        return found
+        return priors_by_rule((r["rule"], r["account"], r["flow_id"], r["state"]) for r in rows)
 
     def clear_prior_states(self, rule: str, flows: Iterable[FlowRef] | None = None) -> None:
         if flows is None:
@@ -416,9 +343,9 @@ class SqliteStore:
             OverrideRecord(
                 flow=FlowRef(r["account"], r["flow_id"]),
                 state=r["state"],
-                until=datetime.fromisoformat(r["until"]),
+                until=_moment(r["until"]),
                 created_by=r["created_by"],
-                created_at=datetime.fromisoformat(r["created_at"]),
+                created_at=_moment(r["created_at"]),
             )
             for r in rows
         ]
@@ -429,7 +356,31 @@ class SqliteStore:
             self._db.close()
 
 
+def priors_by_rule(rows: Iterable[tuple[str, str, str, str]]) -> dict[str, dict[FlowRef, State]]:
+    """(rule, account, flow_id, state) rows → rule → flow → state."""
+    found: dict[str, dict[FlowRef, State]] = {}
+    for rule, account, flow_id, state in rows:
+        found.setdefault(rule, {})[FlowRef(account, flow_id)] = State(state)
+    return found
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _moment(text: str) -> datetime:
+    """A stored time; a damaged one reads as the epoch rather than failing the whole read."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return _EPOCH
+
+
 def _audit_record(row: sqlite3.Row) -> AuditRecord:
+    damaged = any(isinstance(value, _Garbled) for value in tuple(row))
+    try:
+        timestamp = datetime.fromisoformat(row["timestamp"])
+    except (TypeError, ValueError):
+        timestamp, damaged = _EPOCH, True
     return AuditRecord(
         id=row["id"],
         event_type=row["event_type"],
@@ -438,8 +389,9 @@ def _audit_record(row: sqlite3.Row) -> AuditRecord:
         old_status=row["old_status"],
         new_status=row["new_status"],
         changed_by=row["changed_by"],
-        timestamp=datetime.fromisoformat(row["timestamp"]),
+        timestamp=timestamp,
         result=row["result"],
         error=row["error"],
         reason=row["reason"],
+        damaged=damaged,
     )

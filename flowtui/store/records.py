@@ -1,0 +1,225 @@
+"""What the store holds and promises: audit and override records, the `Store` contract
+that both backends (SQLite, PostgreSQL) satisfy, and the errors a caller can meet."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from flowtui.model import FlowRef, State
+
+SKIP = "skip"  # an override state meaning "don't touch this flow"
+DEFAULT_RETENTION = timedelta(days=90)
+PRUNE_EVERY = 500  # audit writes between two retention prunes (bounded work, not each write)
+PRUNE_BATCH = 5_000  # rows one prune deletes at most
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written (one line, no traceback for the user)."""
+
+
+class SchemaMismatch(StoreError):
+    """The store's schema is one this version does not know (newer) or not yet created."""
+
+
+class Fenced(StoreError):
+    """A scheduler intent refused because its leadership epoch is no longer current."""
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit row. `event_type` is "intent" before a change and "outcome" after it
+    (pointing at its intent with `intent_id`); other types record what needed no change
+    request, e.g. "drift" or "recovery". `damaged` marks a row read back with text that was
+    not valid UTF-8 or a time that did not parse (shown with U+FFFD in their place)."""
+
+    event_type: str
+    flow: FlowRef
+    changed_by: str
+    timestamp: datetime
+    old_status: str | None = None
+    new_status: str | None = None
+    result: str | None = None
+    error: str | None = None
+    reason: str | None = None
+    intent_id: int | None = None
+    id: int | None = None
+    damaged: bool = field(default=False, compare=False)
+
+    def as_json(self) -> dict[str, object]:
+        """The stable JSON form used by `flowtui audit --json`."""
+        return {
+            "id": self.id,
+            "event_type": self.event_type,
+            "intent_id": self.intent_id,
+            "account": self.flow.account,
+            "flow_id": self.flow.flow_id,
+            "old_status": self.old_status,
+            "new_status": self.new_status,
+            "changed_by": self.changed_by,
+            "timestamp": self.timestamp.isoformat(),
+            "result": self.result,
+            "error": self.error,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class OverrideRecord:
+    """An operator's time-boxed pin: `state` is enabled, disabled or "skip"."""
+
+    flow: FlowRef
+    state: str
+    until: datetime
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Fence:
+    """The leadership a scheduler's intents are written under: an intent is recorded only
+    while `scheduler`'s lease still carries `epoch` (checked in the same statement)."""
+
+    scheduler: str
+    epoch: int
+
+
+class Store(Protocol):
+    """What the engine, CLI and app need from persistent state (the store contract)."""
+
+    fence: Fence | None
+
+    def record_intent(
+        self,
+        flow: FlowRef,
+        *,
+        old_status: str | None,
+        new_status: str,
+        changed_by: str,
+        reason: str,
+        at: datetime,
+    ) -> int: ...
+
+    def record_outcome(
+        self,
+        intent_id: int,
+        *,
+        new_status: str | None,
+        result: str,
+        at: datetime,
+        error: str | None = None,
+    ) -> None: ...
+
+    def record_event(self, record: AuditRecord) -> int: ...
+
+    def open_intents(self) -> list[AuditRecord]: ...
+
+    def audit(
+        self,
+        *,
+        since: datetime | None = None,
+        flow: FlowRef | None = None,
+        limit: int | None = None,
+    ) -> list[AuditRecord]: ...
+
+    def prune_audit(self, before: datetime, *, batch: int = PRUNE_BATCH) -> int: ...
+
+    def save_prior_states(
+        self, rule: str, states: Mapping[FlowRef, State], *, at: datetime
+    ) -> None: ...
+
+    def prior_states(self, rule: str) -> dict[FlowRef, State]: ...
+
+    def all_prior_states(self) -> dict[str, dict[FlowRef, State]]: ...
+
+    def clear_prior_states(self, rule: str, flows: Iterable[FlowRef] | None = None) -> None: ...
+
+    def desired_memory(self) -> dict[FlowRef, str]: ...
+
+    def remember_desired(self, entries: Mapping[FlowRef, str], *, at: datetime) -> None: ...
+
+    def set_override(self, override: OverrideRecord) -> None: ...
+
+    def clear_override(self, flow: FlowRef) -> bool: ...
+
+    def overrides(self, *, now: datetime) -> list[OverrideRecord]: ...
+
+    def close(self) -> None: ...
+
+
+def utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("store timestamps must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+class AuditLog(ABC):
+    """Intent and outcome rows in terms of `record_event`, shared by both backends."""
+
+    @abstractmethod
+    def record_event(self, record: AuditRecord) -> int: ...
+
+    @abstractmethod
+    def audit_row(self, row_id: int) -> AuditRecord | None: ...
+
+    def record_intent(
+        self,
+        flow: FlowRef,
+        *,
+        old_status: str | None,
+        new_status: str,
+        changed_by: str,
+        reason: str,
+        at: datetime,
+    ) -> int:
+        intent = AuditRecord("intent", flow, changed_by, at, old_status, new_status, reason=reason)
+        return self.record_event(intent)
+
+    def record_outcome(
+        self,
+        intent_id: int,
+        *,
+        new_status: str | None,
+        result: str,
+        at: datetime,
+        error: str | None = None,
+    ) -> None:
+        """The outcome row closing the intent `intent_id` (same flow, author, old status
+        and reason)."""
+        intent = self.audit_row(intent_id)
+        if intent is None or intent.event_type != "intent":
+            raise StoreError(f"no intent with id {intent_id} in the audit log")
+        outcome = AuditRecord(
+            event_type="outcome",
+            flow=intent.flow,
+            changed_by=intent.changed_by,
+            timestamp=at,
+            old_status=intent.old_status,
+            new_status=new_status,
+            result=result,
+            error=error,
+            reason=intent.reason,
+            intent_id=intent_id,
+        )
+        self.record_event(outcome)
+
+
+class RetentionCounter:
+    """Decides when a backend prunes: once every PRUNE_EVERY audit writes (and on the
+    first), deleting rows older than `retention` before the written record's time."""
+
+    def __init__(self, retention: timedelta | None) -> None:
+        self.retention = retention
+        self._writes = 0
+
+    def due(self, at: datetime) -> datetime | None:
+        """The cutoff to prune before, when a prune is due after a write at `at`."""
+        if self.retention is None:
+            return None
+        self._writes += 1
+        if self._writes % PRUNE_EVERY != 1:
+            return None
+        return at - self.retention
