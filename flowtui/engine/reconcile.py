@@ -384,17 +384,22 @@ class Reconciler:
         return max(MIN_HORIZON, 3 * max(guards, default=DEFAULT_GUARD))
 
     def _gate(self, answer: Answer) -> SendGate:
-        """Whether a change planned from `answer` may be sent now: only while no transition
-        of its flow can come before it lands (SPEC §3: never sent stale)."""
-
+        """Whether a change planned from `answer` may be sent now: only while its flow's
+        desired state is still the one planned and no transition of the flow can come
+        before it lands (SPEC §3: never sent stale). A pass that outlives its answer's
+        horizon asks the rules again rather than giving up."""
         scale = self._scale()
+        current = answer
 
         def still_wanted(ref: FlowRef, state: State) -> bool:
+            nonlocal current
             lands_by = self.clock.now() + self._guard(ref.account, scale)
-
-            if lands_by >= answer.horizon:
-                return False
-            change = answer.changes.get(ref) or answer.changes.get(AccountWildcard(ref.account))
+            if lands_by >= current.horizon:
+                current = self.answer(self.clock.now())
+                want = current.governed.get(ref)
+                if want is None or want.state != state:
+                    return False
+            change = current.changes.get(ref) or current.changes.get(AccountWildcard(ref.account))
             return change is None or lands_by < change
 
         return still_wanted

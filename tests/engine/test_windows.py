@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from flowtui.engine.clock import ManualClock
+from flowtui.engine.daemon import Scheduler
 from flowtui.engine.events import DriftDetected, EventBus, FlowChanged, State
 from flowtui.engine.reconcile import Action
 from flowtui.model import FlowRef
 from flowtui.store import SqliteStore
 
-from .conftest import T0, Flows, OpenEngine, converge_at
+from .conftest import FAST, T0, Flows, OpenEngine, converge_at, secrets_env
 
 
 def window(
@@ -205,3 +208,27 @@ async def test_overlapping_windows_restore_the_state_before_the_first(
     later = await converge_at(engine, T0 + 5 * hour)
     assert later.outcomes == []  # nothing left to restore to the second window's record
     assert flows.diga_on(target)
+
+
+class CrawlingClock(ManualClock):
+    """Each reading is 20 s after the one before: a pass that outlives its rules' answer
+    (10,000 flows on a slow store, say)."""
+
+    def now(self) -> datetime:
+        return self.advance(timedelta(seconds=20))
+
+
+async def test_a_pass_longer_than_its_answer_still_sends_what_is_still_wanted(
+    emu: Any, flows: Flows, write_config: Any, config_path: Path, state_dir: Path
+) -> None:
+    on = flows.pick("diga", 1, status="ENABLED", published=True)[0]
+    write_config(window("db", [f"support:{on}"], start=-timedelta(days=1), end=timedelta(days=1)))
+    engine = Scheduler(
+        config_path, state_dir, None, CrawlingClock(T0), env=secrets_env(emu), retry=FAST
+    )
+    try:
+        report = await engine.open()
+    finally:
+        await engine.close()
+    assert [o.action for o in report.outcomes] == [Action.CHANGED]  # not "superseded"
+    assert not flows.diga_on(on)
