@@ -543,7 +543,7 @@ class Reconciler:
             else:
                 plain[ref] = change
         results = await asyncio.gather(
-            self._apply(plain),
+            self._apply(plain, {r: f for r, f in readings.items() if isinstance(f, Flow)}),
             *(
                 self._switch(self._switches[name], group, governed, readings)
                 for name, group in by_switch.items()
@@ -713,8 +713,12 @@ class Reconciler:
 
     # -- changing -------------------------------------------------------------------------
 
-    async def _apply(self, changes: Mapping[FlowRef, _Change]) -> dict[FlowRef, FlowOutcome]:
-        """Intent, converge and verify, outcome: for every change, accounts concurrently."""
+    async def _apply(
+        self, changes: Mapping[FlowRef, _Change], known: Mapping[FlowRef, Flow] | None = None
+    ) -> dict[FlowRef, FlowOutcome]:
+        """Intent, converge and verify, outcome: for every change, accounts concurrently.
+        `known`: the flows as this pass just read them (spares a platform that can use them,
+        Bitrix24, a second read before its toggles)."""
         if not changes:
             return {}
         at = self.clock.now()
@@ -735,7 +739,7 @@ class Reconciler:
                 FlowChanged(ref, change.before, State.PENDING, change.changed_by, change.reason, at)
             )
         results = await converge_many(
-            self.providers, {ref: change.target for ref, change in changes.items()}
+            self.providers, {ref: change.target for ref, change in changes.items()}, known=known
         )
         outcomes = {}
         for result in results:
