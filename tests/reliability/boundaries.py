@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -140,7 +141,9 @@ class Sampler(threading.Thread):
             before = datetime.now(UTC)
             states = actual_states(self.emu)
             self.samples.append((before, {ref: states[ref] for ref in self.flows}))
-            self.done.wait(SAMPLE_EVERY_S)
+            # A sampling period, not a wait for readiness. (Not `done.wait(timeout)`: under
+            # faketime a timed condition wait is computed on the faked clock and never ends.)
+            time.sleep(SAMPLE_EVERY_S)
 
 
 async def run_boundaries(emu: Any, tmp: Path, engine_minutes: float) -> BoundaryCounts:
