@@ -33,7 +33,7 @@ from flowtui.cli.governed import conflicts, offer_overrides
 from flowtui.cli.store_access import open_writable, target_of
 from flowtui.config import AccountWildcard, Config, ConfigError, UnknownReference, load_config
 from flowtui.model import FlowRef, State
-from flowtui.providers.base import Flow, Outcome, Provider, ProviderError
+from flowtui.providers.base import Flow, Outcome, Provider, ProviderError, unknown_reason
 from flowtui.providers.bulk import converge_many
 from flowtui.providers.redaction import LOGGER_NAME, redact
 from flowtui.providers.registry import Environment, build_provider
@@ -464,14 +464,14 @@ def print_flows(rows: Sequence[tuple[Flow, str]], as_json: bool) -> None:
                 "name": flow.name,
                 "state": flow.state,
                 "updated": flow.updated.isoformat() if flow.updated else None,
-                "error": flow.raw.get("error") if flow.state is State.UNKNOWN else None,
+                "error": unknown_reason(flow),
             }
             click.echo(json.dumps(record))
         return
     table = [("FLOW", "STATE", "NAME", "UPDATED")] + [
         (
             str(flow.ref),
-            str(flow.state),
+            f"unknown: {unknown_reason(flow)}" if flow.state is State.UNKNOWN else str(flow.state),
             flow.name,
             flow.updated.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if flow.updated else "-",
         )

@@ -118,6 +118,14 @@ class Flow:
     state: State
     updated: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    reason: str | None = field(default=None, compare=False)  # why the state is UNKNOWN
+
+
+def unknown_reason(flow: Flow) -> str | None:
+    """Why `flow`'s state is unknown, in one line; None when it is known."""
+    if flow.state is not State.UNKNOWN:
+        return None
+    return flow.reason or str(flow.raw.get("error") or "") or "the platform gave no state"
 
 
 @dataclass(frozen=True)
@@ -276,12 +284,19 @@ class BaseProvider:
         """A `Flow` from one platform flow object, or a PlatformError if it is not one."""
         if not isinstance(data, dict) or "id" not in data:
             raise PlatformError("unexpected answer: no flow object")
+        value = data.get(state_key)
+        state = state_of(value)
         return Flow(
             ref=self.ref(str(data["id"])),
             name=str(data.get("name") or ""),
-            state=state_of(data.get(state_key)),
+            state=state,
             updated=parse_time(data.get(updated_key)),
             raw=data,
+            reason=(
+                f"{state_key} {value!r} is neither enabled nor disabled"
+                if state is State.UNKNOWN
+                else None
+            ),
         )
 
     async def list_flows(self) -> list[Flow]:

@@ -68,7 +68,7 @@ class FlowtuiApp(App[None]):
     """`FlowtuiApp(control)`; `scheduler` is the in-process scheduler link, if any."""
 
     TITLE = "flowtui"
-    CSS_PATH: ClassVar[list[str]] = ["widgets/flow_table.tcss", "widgets/status_bar.tcss"]
+    CSS_PATH: ClassVar[list[str]] = ["widgets/status_bar.tcss"]
     COMMANDS = App.COMMANDS | {FlowCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="help"),
@@ -89,7 +89,9 @@ class FlowtuiApp(App[None]):
         self._main: MainScreen | None = None
         self._table: FlowTable | None = None
         self._status: StatusBar | None = None
-        self.sub_title = "read-only" if control.read_only else ""
+        self.loaded = False  # the first read of every account has been shown
+        self.counts = (0, 0)  # rows shown, rows in all
+        self.show_counts()
 
     # -- start and stop -----------------------------------------------------------------
 
@@ -160,7 +162,23 @@ class FlowtuiApp(App[None]):
             self.request_refresh()
 
     def _tick_clock(self) -> None:
-        self.status.tick(self.now())
+        now = self.now()
+        self.status.tick(now)
+        self.table.tick(now)
+
+    def on_flow_table_shown(self, message: FlowTable.Shown) -> None:
+        self.counts = (message.shown, message.total)
+        self.show_counts()
+
+    def show_counts(self) -> None:
+        """The header says how many flows the table shows of how many, and whether the
+        first read is still loading (k9s: `Pods(all)[42]`)."""
+        shown, total = self.counts
+        parts = ["read-only"] if self.control.read_only else []
+        parts.append(f"{total} flows" if shown == total else f"{shown} of {total} flows")
+        if not self.loaded:
+            parts.append("loading…")
+        self.sub_title = " · ".join(parts)
 
     def action_refresh_now(self) -> None:
         self.request_refresh()
@@ -181,17 +199,18 @@ class FlowtuiApp(App[None]):
             again = True
             while again:
                 self._refresh_again = False
+                self.status.update_status(self.now(), refreshing=True)
                 snapshot = await self.control.read_all()
-                await self.apply_snapshot(snapshot)
+                self.apply_snapshot(snapshot)
                 governance = await asyncio.to_thread(self.control.governance, snapshot.at)
-                await self.apply_governance(governance, snapshot.at)
+                self.apply_governance(governance, snapshot.at)
                 again = self._refresh_again
         except StoreError as exc:
             self.notify(str(exc), title="state store", severity="error")
         finally:
             self._refreshing = False
 
-    async def apply_snapshot(self, snapshot: Snapshot) -> None:
+    def apply_snapshot(self, snapshot: Snapshot) -> None:
         """Merge one read into the rows: flows of failed accounts keep their last known
         values with the error; an account never read gets one `account:*` error row. Rows
         keep their rule columns until `apply_governance` brings the new ones."""
@@ -210,7 +229,10 @@ class FlowtuiApp(App[None]):
                 )
         self.rows = rows
         self.account_errors = snapshot.errors
-        await self.table.show_rows(rows, snapshot.at)
+        self.table.show_rows(rows, snapshot.at, snapshot.errors)
+        if not self.loaded:
+            self.loaded = True
+            self.show_counts()
         self.status.update_status(
             self.now(),
             refreshed=snapshot.at,
@@ -218,13 +240,14 @@ class FlowtuiApp(App[None]):
             errors=tuple(sorted(snapshot.errors)),
         )
 
-    async def apply_governance(
-        self, governance: Mapping[FlowRef, Governance], at: datetime
-    ) -> None:
+    def apply_governance(self, governance: Mapping[FlowRef, Governance], at: datetime) -> None:
         """Rule, next change and when of every row; the next transition in the status bar."""
-        for row in self.rows.values():
-            row.governance = governance.get(row.ref, Governance())
-        await self.table.show_rows(self.rows, at)
+        empty = Governance()
+        for key, row in self.rows.items():
+            wanted = governance.get(row.ref, empty)
+            if wanted is not row.governance and wanted != row.governance:
+                self.rows[key] = replace(row, governance=wanted)
+        self.table.show_rows(self.rows, at, self.account_errors)
         upcoming = [change.next_change for change in governance.values() if change.next_change]
         self.status.update_status(self.now(), next_transition=min(upcoming, default=None))
 

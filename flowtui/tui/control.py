@@ -9,7 +9,7 @@ import asyncio
 import getpass
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +17,17 @@ from flowtui.changes import converge_audited, desired_state, publish_audited, re
 from flowtui.config import Config
 from flowtui.engine.reconcile import overrides_from
 from flowtui.model import FlowRef, State
-from flowtui.providers.base import ChangeResult, Flow, Provider, ProviderError
+from flowtui.providers.base import ChangeResult, Flow, Provider, ProviderError, unknown_reason
 from flowtui.providers.registry import Environment, build_providers
-from flowtui.rules import OVERRIDE, Schedule, Target, Transition
+from flowtui.rules import OVERRIDE, Schedule
 from flowtui.store import AuditRecord, OverrideRecord, SqliteStore
+from flowtui.tui.governance import Governance, GovernanceCache, known_key, work_out
 
 Clock = Callable[[], datetime]
-HORIZON = timedelta(days=7)  # how far ahead "next change" looks
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Governance:
-    """Who governs a flow now and what it does next."""
-
-    rule: str | None = None  # a rule name, "override", or None
-    desired: Target = None
-    next_change: Transition | None = None
 
 
 @dataclass
@@ -50,7 +41,7 @@ class FlowRow:
     updated: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None  # the reason this row (or its account) could not be read
-    governance: Governance = Governance()
+    governance: Governance = field(default_factory=Governance)
 
     @property
     def key(self) -> str:
@@ -92,6 +83,7 @@ class Control:
         self.build_errors = {name: str(error) for name, error in build_errors.items()}
         self.store = SqliteStore.in_dir(state_dir)
         self.known: dict[str, list[str]] = {}
+        self.governance_cache = GovernanceCache()
 
     def kind(self, account: str) -> str:
         return self.config.accounts[account].kind
@@ -118,7 +110,6 @@ class Control:
         return Snapshot(rows, errors, self.clock())
 
     def row(self, flow: Flow) -> FlowRow:
-        error = flow.raw.get("error") if flow.state is State.UNKNOWN else None
         return FlowRow(
             flow.ref,
             self.kind(flow.ref.account),
@@ -126,7 +117,7 @@ class Control:
             flow.state,
             flow.updated,
             flow.raw,
-            None if error is None else str(error),
+            unknown_reason(flow),
         )
 
     async def read_one(self, ref: FlowRef) -> Flow:
@@ -148,22 +139,13 @@ class Control:
         return Schedule(self.config, self.known)
 
     def governance(self, now: datetime) -> dict[FlowRef, Governance]:
-        """Governing rule and next change (within HORIZON) of every governed flow."""
-        schedule = self.schedule()
-        priors, overrides = self.prior_states(), overrides_from(self.store, now)
-        desired = schedule.desired(now, priors, overrides)
-        upcoming: dict[FlowRef, Transition] = {}
-        for transition in schedule.transitions(now, now + HORIZON, priors, overrides):
-            if isinstance(transition.flow, FlowRef):
-                upcoming.setdefault(transition.flow, transition)
-        found: dict[FlowRef, Governance] = {}
-        for key, wanted in desired.items():
-            if isinstance(key, FlowRef):
-                found[key] = Governance(wanted.rule, wanted.state, upcoming.get(key))
-        for ref, transition in upcoming.items():
-            if ref not in found:
-                found[ref] = Governance(None, None, transition)
-        return found
+        """Governing rule and next change of every governed flow, recomputed only when the
+        configuration, the known flows or the overrides changed, or a transition passed."""
+        overrides = overrides_from(self.store, now)
+        key = (self.config, known_key(self.known), tuple(overrides))
+        return self.governance_cache.get(
+            now, key, lambda: work_out(self.schedule(), now, self.prior_states(), overrides)
+        )
 
     # -- changes ------------------------------------------------------------------------
 

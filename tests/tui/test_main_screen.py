@@ -8,7 +8,6 @@ from typing import Any
 
 from flowtui.model import FlowRef, State
 from flowtui.store import SqliteStore
-from flowtui.tui.screens import main as main_screen
 from flowtui.tui.screens.confirm import ConfirmScreen
 from tui.helpers import (
     FIXED_NOW,
@@ -136,20 +135,14 @@ async def test_filter_by_platform_state_and_name(make_app: MakeApp) -> None:
         await loaded(pilot)
         await pilot.press("slash", *"crm")
         await pilot.pause()
-        shown = [
-            app.table.coordinate_to_cell_key((i, 0)).row_key.value
-            for i in range(app.table.row_count)
-        ]
+        shown = [app.table.key_at(i) for i in range(app.table.row_count)]
         assert shown
         assert all(key.startswith("crm:") for key in shown)
         await pilot.press("enter")
         assert app.focused is app.table
         await pilot.press("slash", "backspace", "backspace", "backspace", *"support enab")
         await pilot.pause()
-        rows = [
-            app.rows[app.table.coordinate_to_cell_key((i, 0)).row_key.value]
-            for i in range(app.table.row_count)
-        ]
+        rows = [app.rows[app.table.key_at(i)] for i in range(app.table.row_count)]
         assert rows
         assert all(r.ref.account == "support" and r.state is State.ENABLED for r in rows)
         await pilot.press("enter", "escape")
@@ -296,14 +289,19 @@ async def test_an_unexpected_error_in_a_refresh_is_a_notification(
         assert not app._refreshing
 
 
-async def test_large_tables_filter_once_typing_pauses(make_app: MakeApp, monkeypatch: Any) -> None:
-    monkeypatch.setattr(main_screen, "INSTANT_FILTER_ROWS", 10)
+async def test_filter_follows_each_key_and_escape_leaves_then_clears_it(
+    make_app: MakeApp,
+) -> None:
     app = make_app()
     async with app.run_test(size=(160, 40)) as pilot:
         await loaded(pilot)
         total = app.table.row_count
         await pilot.press("slash", *"crm")
-        assert app.table.row_count == total  # not yet: typing goes on
-        await wait_for(pilot, lambda: app.table.row_count == 5, "the filter after the pause")
-        await pilot.press("z", "enter")  # enter applies at once
-        assert app.table.row_count == 0
+        assert app.table.row_count == 5  # filtered as typed, no pause needed
+        await pilot.press("escape")  # the first escape leaves the filter line, keeping it
+        assert app.focused is app.table
+        assert app.table.row_count == 5
+        await pilot.press("j")
+        assert app.table.cursor_row == 1
+        await pilot.press("escape")  # the second clears it
+        assert app.table.row_count == total

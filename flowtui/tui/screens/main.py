@@ -10,33 +10,29 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Header, Input
 
 from flowtui.tui.widgets.flow_table import FlowTable
 from flowtui.tui.widgets.status_bar import StatusBar
-
-INSTANT_FILTER_ROWS = 2000  # above this, filter when typing pauses for FILTER_PAUSE_S
-FILTER_PAUSE_S = 0.25
 
 
 class MainScreen(Screen[None]):
     """The flow table, the filter line and the status bar."""
 
     CSS_PATH = "main.tcss"
+    AUTO_FOCUS = "#flows"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("r", "app.refresh_now", "Refresh", id="refresh"),
         Binding("s", "app.schedules", "Schedules", id="schedules"),
         Binding("a", "app.audit", "Audit", id="audit"),
         Binding("P", "app.pause", "Pause", id="pause"),
-        Binding("escape", "clear", "Clear", show=False),
+        Binding("escape", "clear", "Leave filter / clear marks, filter", id="clear", show=False),
     ]
 
     def __init__(self, zone: ZoneInfo) -> None:
         super().__init__()
         self.zone = zone
-        self._filter_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="⏻")
@@ -52,32 +48,27 @@ class MainScreen(Screen[None]):
         box.focus()
 
     def action_clear(self) -> None:
+        """Escape: leave the filter line (keeping the filter); on the table, clear the
+        marks, or else the filter."""
+        box = self.query_one("#filter", Input)
         table = self.query_one(FlowTable)
-        if table.marked:
+        if box.has_focus:
+            box.display = bool(box.value)
+            table.focus()
+        elif table.marked:
             table.clear_marks()
         else:
-            self.query_one("#filter", Input).value = ""
+            box.value = ""
+            box.display = False
             table.filter("")
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        """Filter as you type; on a large table, once typing pauses."""
-        if event.input.id != "filter":
-            return
-        table = self.query_one(FlowTable)
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-            self._filter_timer = None
-        if len(table.rows_by_key) <= INSTANT_FILTER_ROWS:
-            table.filter(event.value)
-        else:
-            self._filter_timer = self.set_timer(FILTER_PAUSE_S, lambda: table.filter(event.value))
+        """Filter as you type (a pass over the rows, no widget per row: fast at 10,000)."""
+        if event.input.id == "filter":
+            self.query_one(FlowTable).filter(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
-            if self._filter_timer is not None:
-                self._filter_timer.stop()
-                self._filter_timer = None
-                self.query_one(FlowTable).filter(event.value)
             event.input.display = bool(event.value)
             self.query_one(FlowTable).focus()
 

@@ -20,8 +20,9 @@ from flowtui.config_writer import Edit, set_paused
 from flowtui.durations import format_duration
 from flowtui.rules import Transition
 from flowtui.timeline import render_timeline
-from flowtui.tui.control import HORIZON, Control
+from flowtui.tui.control import Control
 from flowtui.tui.display import safe, target_text
+from flowtui.tui.governance import HORIZON
 from flowtui.tui.rule_edits import RuleEditError, kind_of, save
 from flowtui.tui.screens.rule_form import RuleFormScreen
 

@@ -1,47 +1,54 @@
-"""The main table: one row per flow of every account, keyed `account:flow_id`, updated in
-place (only the cells that changed) on every refresh."""
+"""The main table: one row per flow of every account, keyed `account:flow_id`.
+
+A Line API widget rather than a DataTable: it keeps the rows as data and draws only the
+lines on screen, so that 10,000 flows paint, filter, sort and refresh without building a
+cell per flow. A refresh redraws only the lines whose row changed; the IN countdown is
+computed when a line is drawn."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import ClassVar
 
-from rich.text import Text
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from flowtui.model import FlowRef, State
+from flowtui.model import FlowRef
 from flowtui.tui.control import FlowRow
-from flowtui.tui.display import ERROR, safe, stamp, state_text, target_text, when_text
-
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("mark", " ", 1),
-    ("account", "ACCOUNT", 9),
-    ("platform", "PLATFORM", 8),
-    ("flow", "FLOW ID", 22),
-    ("name", "NAME", 22),
-    ("state", "STATE", 15),
-    ("rule", "RULE", 19),
-    ("next", "NEXT", 11),
-    ("when", "IN", 17),
-    ("last", "LAST CHANGE", 16),
+from flowtui.tui.display import ERROR
+from flowtui.tui.widgets.flow_columns import (
+    BY_KEY,
+    COLUMNS,
+    GAP,
+    View,
+    cell,
+    fit,
+    natural_widths,
+    sort_key,
 )
-Cells = tuple[str | Text, ...]
-CHUNK = 250  # rows updated between two yields to the event loop
 
 
-def matches(row: FlowRow, words: Iterable[str]) -> bool:
+def matches(row: FlowRow, words: Iterable[str], failed_accounts: Collection[str] = ()) -> bool:
     """Every word occurs in the row's account, platform, state, flow id or name."""
-    haystack = " ".join(
-        (row.ref.account, row.kind, ERROR if row.error else row.state, row.ref.flow_id, row.name)
-    ).lower()
+    state = ERROR if row.ref.account in failed_accounts and row.error else row.state
+    haystack = f"{row.ref.account} {row.kind} {state} {row.ref.flow_id} {row.name}".lower()
     return all(word in haystack for word in words)
 
 
-class FlowTable(DataTable[str | Text]):
+def signature(row: FlowRow) -> tuple[object, ...]:
+    """What a row shows; a refresh redraws a line only when this changed."""
+    return (row.state, row.name, row.kind, row.error, row.updated, row.governance)
+
+
+class FlowTable(ScrollView, can_focus=True):
     """Flows of all accounts. Flow actions live here so that they apply to the table only."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -52,125 +59,270 @@ class FlowTable(DataTable[str | Text]):
         Binding("o", "screen.override", "Override", id="override"),
         Binding("space", "mark", "Mark", id="mark"),
         Binding("enter", "screen.details", "Details", id="details"),
+        Binding("down,j", "cursor(1)", "Down", id="cursor_down", show=False),
+        Binding("up,k", "cursor(-1)", "Up", id="cursor_up", show=False),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", id="page_down", show=False),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", id="page_up", show=False),
+        Binding("home,g", "jump(0)", "First row", id="first_row", show=False),
+        Binding("end,G", "jump(-1)", "Last row", id="last_row", show=False),
+        Binding(">", "sort(1)", "Sort by next column", id="sort_next", show=False),
+        Binding("<", "sort(-1)", "Sort by previous column", id="sort_previous", show=False),
+        Binding("exclamation_mark", "sort_reverse", "Reverse sort", id="sort_reverse", show=False),
     ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "flow-table--header",
+        "flow-table--cursor",
+        "flow-table--even-row",
+    }
+    DEFAULT_CSS = """
+    FlowTable {
+        height: 1fr;
+        background: $surface;
+        color: $foreground;
+        scrollbar-gutter: stable;
+        overflow-x: hidden;
+        & > .flow-table--header { text-style: bold; background: $panel; }
+        & > .flow-table--even-row { background: $surface-lighten-1 50%; }
+        & > .flow-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+        }
+        &:focus > .flow-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+    }
+    """
+
+    class Shown(Message):
+        """The rows shown changed (filter, refresh): `shown` of `total`."""
+
+        def __init__(self, shown: int, total: int) -> None:
+            super().__init__()
+            self.shown = shown
+            self.total = total
 
     def __init__(self, zone: tzinfo, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self.zone = zone
         self.rows_by_key: dict[str, FlowRow] = {}  # every row, shown or filtered out
         self.marked: set[str] = set()
         self.pending: set[str] = set()
+        self.failed_accounts: frozenset[str] = frozenset()
         self.words: list[str] = []
-        self._shown: dict[str, Cells] = {}
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+        self.cursor_row = 0
+        self._order: list[str] = []  # the keys shown, filtered and sorted
+        self._index: dict[str, int] = {}
+        self._natural = natural_widths(())
         self._now: datetime | None = None
-        self._generation = 0  # bumped by each filter change
+        self._styles: dict[str, Style] = {}
 
-    def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+    # -- what is shown ------------------------------------------------------------------
 
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        # Every column has a fixed width and every row one line, so new rows need no
-        # measuring (DataTable measures every cell of every new row: seconds for 10,000).
-        super()._update_dimensions(())
-
-    # -- what a row looks like ----------------------------------------------------------
-
-    def cells(self, row: FlowRow) -> Cells:
-        governance = row.governance
-        transition = governance.next_change
-        if row.key in self.pending:
-            state = state_text(State.PENDING)
-        else:
-            state = state_text(ERROR if row.error else row.state)
-        return (
-            "✔" if row.key in self.marked else " ",
-            safe(row.ref.account),
-            row.kind,
-            safe(row.ref.flow_id),
-            safe(row.error if row.ref.flow_id == "*" and row.error else row.name),
-            state,
-            safe(governance.rule or ""),
-            f"→ {target_text(transition.to_state)}" if transition else "",
-            when_text(transition.at, self._now, self.zone) if transition and self._now else "",
-            stamp(row.updated, self.zone),
-        )
-
-    # -- keeping the table in step --------------------------------------------------------
-
-    async def show_rows(self, rows: Mapping[str, FlowRow], now: datetime) -> None:
-        """Make the table show `rows` (all of them; the filter decides which appear),
-        updating only the cells that changed. Yields to the event loop every CHUNK rows so
-        that keys stay responsive on large tables; a filter change meanwhile ends it (the
-        filter redraws everything itself)."""
-        self._now = now
-        self.rows_by_key = dict(rows)
-        generation = self._generation
-        wanted = self._wanted()
-        self._drop_unwanted(set(wanted))
-        if not self._shown:  # the first fill: nothing to keep responsive yet, paint once
-            self._sync()
-            return
-        for start in range(0, len(wanted), CHUNK):
-            for key in wanted[start : start + CHUNK]:
-                if key in self.rows_by_key:
-                    self._show(key)
-            await asyncio.sleep(0)
-            if generation != self._generation:
-                return
-
-    def _wanted(self) -> list[str]:
-        return [key for key, row in self.rows_by_key.items() if matches(row, self.words)]
-
-    def _drop_unwanted(self, wanted: set[str]) -> None:
-        for key in [key for key in self._shown if key not in wanted]:
-            self.remove_row(key)
-            del self._shown[key]
-
-    def _sync(self) -> None:
-        wanted = self._wanted()
-        self._drop_unwanted(set(wanted))
-        for key in wanted:
-            self._show(key)
-
-    def _show(self, key: str) -> None:
-        cells = self.cells(self.rows_by_key[key])
-        old = self._shown.get(key)
-        if old is None:
-            self.add_row(*cells, key=key)
-        else:
-            for (column, _, _), before, after in zip(COLUMNS, old, cells, strict=True):
-                if before != after:
-                    self.update_cell(key, column, after)
-        self._shown[key] = cells
-
-    def update_row(self, row: FlowRow) -> None:
-        """One row changed (a change finished, the scheduler reported): redraw it now."""
-        self.rows_by_key[row.key] = row
-        if row.key in self._shown or matches(row, self.words):
-            self._show(row.key)
-
-    def set_pending(self, keys: Iterable[str], pending: bool) -> None:
-        for key in keys:
-            (self.pending.add if pending else self.pending.discard)(key)
-            if key in self._shown:
-                self._show(key)
-
-    def filter(self, text: str) -> None:
-        """Show only rows matching every word of `text` (rebuilds the rows, in order)."""
-        self.words = text.lower().split()
-        self._generation += 1
-        self.clear()
-        self._shown = {}
-        self._sync()
-
-    # -- selection ----------------------------------------------------------------------
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
 
     @property
     def cursor_key(self) -> str | None:
-        if not self._shown or self.cursor_row < 0 or self.cursor_row >= self.row_count:
-            return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        if 0 <= self.cursor_row < len(self._order):
+            return self._order[self.cursor_row]
+        return None
+
+    def key_at(self, index: int) -> str:
+        return self._order[index]
+
+    def get_row_index(self, key: str) -> int:
+        return self._index[key]
+
+    def get_cell(self, key: str, column: str) -> str:
+        """The text of one cell, as drawn."""
+        return cell(column, self.rows_by_key[key], self._view())[0]
+
+    def _view(self) -> View:
+        return View(self.marked, self.pending, self.failed_accounts, self._now, self.zone)
+
+    # -- keeping the table in step --------------------------------------------------------
+
+    def show_rows(
+        self,
+        rows: Mapping[str, FlowRow],
+        now: datetime,
+        failed_accounts: Collection[str] = (),
+    ) -> None:
+        """Make the table show `rows` (the filter decides which appear): new or removed
+        rows re-order it; otherwise only the lines of changed rows are redrawn."""
+        old, self.rows_by_key = self.rows_by_key, dict(rows)
+        self._now = now
+        failed = frozenset(failed_accounts)
+        failed_changed = failed != self.failed_accounts
+        self.failed_accounts = failed
+        changed = [
+            key
+            for key, row in self.rows_by_key.items()
+            if (before := old.get(key)) is None or signature(before) != signature(row)
+        ]
+        if not changed and not failed_changed and len(old) == len(self.rows_by_key):
+            return
+        self._natural = natural_widths(self.rows_by_key.values())
+        reorder = len(old) != len(self.rows_by_key) or any(key not in old for key in changed)
+        if reorder or failed_changed or (changed and (self.words or self.sort_column)):
+            self._arrange()
+        else:
+            self._redraw(changed)
+
+    def update_row(self, row: FlowRow) -> None:
+        """One row changed (a change finished, the scheduler reported): redraw it now."""
+        new = row.key not in self.rows_by_key
+        self.rows_by_key[row.key] = row
+        if new:
+            self._arrange()
+        else:
+            self._redraw([row.key])
+
+    def set_pending(self, keys: Iterable[str], pending: bool) -> None:
+        keys = list(keys)
+        (self.pending.update if pending else self.pending.difference_update)(keys)
+        self._redraw(keys)
+
+    def tick(self, now: datetime) -> None:
+        """The clock moved: redraw the countdowns on screen."""
+        self._now = now
+        self.refresh()
+
+    def filter(self, text: str) -> None:
+        """Show only rows matching every word of `text`."""
+        self.words = text.lower().split()
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """Filter and sort the rows; the cursor stays on its flow when it is still shown."""
+        current = self.cursor_key
+        failed = self.failed_accounts
+        keys = [key for key, row in self.rows_by_key.items() if matches(row, self.words, failed)]
+        if self.sort_column is not None:
+            by = sort_key(self.sort_column, self._view())
+            rows = self.rows_by_key
+            keys.sort(key=lambda key: by(rows[key]), reverse=self.sort_reverse)
+        self._order = keys
+        self._index = {key: index for index, key in enumerate(keys)}
+        self.virtual_size = Size(self.size.width, len(keys) + 1)
+        index = self._index.get(current, self.cursor_row) if current else self.cursor_row
+        self.cursor_row = max(0, min(index, len(keys) - 1))
+        self._scroll_to_cursor()
+        self.refresh()
+        self.post_message(self.Shown(len(keys), len(self.rows_by_key)))
+
+    def _redraw(self, keys: Iterable[str]) -> None:
+        top = int(self.scroll_y)
+        bottom = top + self.scrollable_content_region.height
+        for key in keys:
+            index = self._index.get(key)
+            if index is not None and top <= index < bottom:
+                self.refresh_line(index + 1)
+
+    # -- drawing ------------------------------------------------------------------------
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self._order) + 1)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        columns = fit(self._natural, width - 1)
+        base = self.rich_style
+        if y == 0:
+            return self._header(columns, base + self._style("flow-table--header"), width)
+        index = int(self.scroll_y) + y - 1
+        if index >= len(self._order):
+            return Strip.blank(width, base)
+        if index == self.cursor_row:
+            style = base + self._style("flow-table--cursor")
+        elif index % 2:
+            style = base + self._style("flow-table--even-row")
+        else:
+            style = base
+        row = self.rows_by_key[self._order[index]]
+        view = self._view()
+        segments = [Segment(" ", style)]
+        for position, (key, size) in enumerate(columns):
+            text, look = cell(key, row, view)
+            if position:
+                segments.append(Segment(" " * GAP, style))
+            segments.append(Segment(_fitted(text, size), style + self._look(look)))
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def _header(self, columns: list[tuple[str, int]], style: Style, width: int) -> Strip:
+        segments = [Segment(" ", style)]
+        for position, (key, size) in enumerate(columns):
+            label = BY_KEY[key].label
+            if key == self.sort_column:
+                label += " ▼" if self.sort_reverse else " ▲"
+            if position:
+                segments.append(Segment(" " * GAP, style))
+            segments.append(Segment(_fitted(label, size), style))
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def _look(self, look: str) -> Style:
+        style = self._styles.get(look)
+        if style is None:
+            style = self._styles[look] = Style.parse(look) if look else Style()
+        return style
+
+    # -- moving around ------------------------------------------------------------------
+
+    def move_cursor(self, *, row: int) -> None:
+        old = self.cursor_row
+        self.cursor_row = max(0, min(row, len(self._order) - 1))
+        if self.cursor_row != old:
+            self.refresh_line(old + 1)
+            self.refresh_line(self.cursor_row + 1)
+        self._scroll_to_cursor()
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(self.scrollable_content_region.height - 1, 1)
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False)
+
+    def action_cursor(self, step: int) -> None:
+        self.move_cursor(row=self.cursor_row + step)
+
+    def action_page(self, pages: int) -> None:
+        visible = max(self.scrollable_content_region.height - 1, 1)
+        self.move_cursor(row=self.cursor_row + pages * visible)
+
+    def action_jump(self, row: int) -> None:
+        self.move_cursor(row=row if row >= 0 else len(self._order) - 1)
+
+    def action_sort(self, step: int) -> None:
+        keys = [column.key for column in COLUMNS if column.key != "mark"]
+        if self.sort_column is None:
+            self.sort_column = keys[0] if step > 0 else keys[-1]
+        else:
+            position = keys.index(self.sort_column) + step
+            self.sort_column = keys[position] if 0 <= position < len(keys) else None
+        self._arrange()
+
+    def action_sort_reverse(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        if self.sort_column is None:
+            self.sort_column = COLUMNS[1].key
+        self._arrange()
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y == 0:
+            return
+        self.move_cursor(row=int(self.scroll_y) + event.y - 1)
+
+    # -- marks and targets --------------------------------------------------------------
 
     def targets(self) -> list[FlowRef]:
         """The marked flows, or else the flow under the cursor (account rows excluded)."""
@@ -184,12 +336,16 @@ class FlowTable(DataTable[str | Text]):
         if key is None or key.endswith(":*"):
             return
         self.marked.symmetric_difference_update({key})
-        self._show(key)
-        if self.cursor_row < self.row_count - 1:
-            self.move_cursor(row=self.cursor_row + 1)
+        self._redraw([key])
+        self.move_cursor(row=self.cursor_row + 1)
 
     def clear_marks(self) -> None:
         keys, self.marked = self.marked, set()
-        for key in keys:
-            if key in self._shown:
-                self._show(key)
+        self._redraw(keys)
+
+
+def _fitted(text: str, width: int) -> str:
+    """`text` padded or cut to exactly `width` cells (cut text ends in …)."""
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - 1) + "…"
