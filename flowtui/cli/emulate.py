@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,15 @@ def limit_fields(runflow: str, retry_after: str, bitrix24: str) -> dict[str, Any
     return fields
 
 
-@click.command()
+EXAMPLE = """Examples:
+
+\b
+  flowtui emulate --port 8765 --token demo-token   # what the example schedules.toml expects
+  flowtui emulate --port 0 --flows 2500            # any free port, 10,000 flows in all
+"""
+
+
+@click.command(epilog=EXAMPLE)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
     "--port",
@@ -136,6 +145,8 @@ def emulate(
             finally:
                 admin.close()
             click.echo(describe(running, state))
+            click.echo("")
+            click.echo(exports(running))
             click.echo("Press Ctrl-C to stop.")
             while not stop.wait(0.5):
                 pass
@@ -208,4 +219,18 @@ def describe(running: RunningEmulator, state: dict[str, Any]) -> str:
         "",
         f"admin API       {running.base_url}/_emulator/ (reset, state, requests, faults)",
     ]
+    return "\n".join(lines)
+
+
+def exports(running: RunningEmulator) -> str:
+    """Ready-to-paste `export` lines for every variable the example schedules.toml reads."""
+    values = {
+        "DIGA_API_KEY": running.token,
+        "GASS_TOKEN": running.token,
+        "GASS_REFRESH_TOKEN": running.gassapi_refresh_token,
+        "RUNFLOW_API_KEY": running.token,
+        "B24_WEBHOOK_URL": running.bitrix24_webhook_url,
+    }
+    lines = ["# for the example schedules.toml (paste into your shell):"]
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
     return "\n".join(lines)

@@ -37,6 +37,7 @@ from flowtui.providers.base import SETTABLE, ChangeResult, Flow, ProviderError
 from flowtui.store import StoreError
 from flowtui.tui.commands import FlowCommands
 from flowtui.tui.control import Control, FlowRow, Governance, Snapshot, is_rule_governed
+from flowtui.tui.governance import UNGOVERNED
 from flowtui.tui.scheduler_link import SchedulerLink
 from flowtui.tui.screens.audit import AuditScreen
 from flowtui.tui.screens.confirm import PIN, ConfirmScreen
@@ -46,7 +47,7 @@ from flowtui.tui.screens.main import MainScreen
 from flowtui.tui.screens.override import OverrideRequest, OverrideScreen
 from flowtui.tui.screens.rule_form import RuleFormScreen
 from flowtui.tui.screens.schedules import SchedulesScreen
-from flowtui.tui.widgets.flow_table import FlowTable
+from flowtui.tui.widgets.flow_table import FlowTable, signature
 from flowtui.tui.widgets.status_bar import StatusBar
 
 SCREEN_KEYS: tuple[tuple[str, type[DOMNode]], ...] = (
@@ -60,6 +61,7 @@ SCREEN_KEYS: tuple[tuple[str, type[DOMNode]], ...] = (
 )
 PIN_FALLBACK = timedelta(hours=24)  # pin length when a governing rule has no next change
 MAX_ERROR_NOTES = 3
+CHUNK = 1000  # rows merged between two yields to the event loop (keys stay responsive)
 
 CONFIG_WARNING_S = 30  # a problem in the operator's file stays up long enough to be read
 
@@ -83,6 +85,7 @@ class FlowtuiApp(App[None]):
         self.zone = ZoneInfo(control.config.settings.timezone)
         self.keymap = dict(control.config.keys)
         self.rows: dict[str, FlowRow] = {}
+        self.governance: Mapping[FlowRef, Governance] = {}  # as last shown
         self.account_errors: dict[str, str] = {}
         self._refreshing = False
         self._refresh_again = False
@@ -90,7 +93,6 @@ class FlowtuiApp(App[None]):
         self._table: FlowTable | None = None
         self._status: StatusBar | None = None
         self.loaded = False  # the first read of every account has been shown
-        self.counts = (0, 0)  # rows shown, rows in all
         self.show_counts()
 
     # -- start and stop -----------------------------------------------------------------
@@ -166,14 +168,14 @@ class FlowtuiApp(App[None]):
         self.status.tick(now)
         self.table.tick(now)
 
-    def on_flow_table_shown(self, message: FlowTable.Shown) -> None:
-        self.counts = (message.shown, message.total)
+    def on_flow_table_shown(self) -> None:
         self.show_counts()
 
     def show_counts(self) -> None:
         """The header says how many flows the table shows of how many, and whether the
         first read is still loading (k9s: `Pods(all)[42]`)."""
-        shown, total = self.counts
+        table = self._table
+        shown, total = (table.row_count, len(table.rows_by_key)) if table else (0, 0)
         parts = ["read-only"] if self.control.read_only else []
         parts.append(f"{total} flows" if shown == total else f"{shown} of {total} flows")
         if not self.loaded:
@@ -201,38 +203,49 @@ class FlowtuiApp(App[None]):
                 self._refresh_again = False
                 self.status.update_status(self.now(), refreshing=True)
                 snapshot = await self.control.read_all()
-                self.apply_snapshot(snapshot)
+                await self.apply_snapshot(snapshot)
                 governance = await asyncio.to_thread(self.control.governance, snapshot.at)
-                self.apply_governance(governance, snapshot.at)
+                if governance is not self.governance:  # (the same answer: nothing to redo)
+                    await self.apply_governance(governance, snapshot.at)
                 again = self._refresh_again
         except StoreError as exc:
             self.notify(str(exc), title="state store", severity="error")
         finally:
             self._refreshing = False
 
-    def apply_snapshot(self, snapshot: Snapshot) -> None:
-        """Merge one read into the rows: flows of failed accounts keep their last known
-        values with the error; an account never read gets one `account:*` error row. Rows
-        keep their rule columns until `apply_governance` brings the new ones."""
-        rows = {str(ref): row for ref, row in snapshot.rows.items()}
-        for key, row in rows.items():
-            if key in self.rows:
-                row.governance = self.rows[key].governance
+    async def apply_snapshot(self, snapshot: Snapshot) -> None:
+        """Merge one read into the rows: a flow that did not change keeps its row; flows of
+        failed accounts keep their last known values with the error; an account never read
+        gets one `account:*` error row. Works in chunks, yielding to the keys between them."""
+        rows: dict[str, FlowRow] = {}
+        changed: list[str] = []
+        governance = self.governance
+        for count, row in enumerate(snapshot.rows.values(), 1):
+            key = row.key
+            old = self.rows.get(key)
+            row.governance = governance.get(row.ref, UNGOVERNED)
+            if old is not None and signature(old) == signature(row):
+                row = old
+            else:
+                changed.append(key)
+            rows[key] = row
+            if count % CHUNK == 0:
+                await asyncio.sleep(0)
         for key, row in self.rows.items():
             if row.ref.account in snapshot.errors and row.ref.flow_id != "*":
                 rows[key] = replace(row, error=snapshot.errors[row.ref.account])
+                changed.append(key)
         for account, error in snapshot.errors.items():
             if not any(row.ref.account == account for row in rows.values()):
                 ref = FlowRef(account, "*")
-                rows[str(ref)] = FlowRow(
-                    ref, self.control.kind(account), "", State.UNKNOWN, error=error
-                )
+                row = FlowRow(ref, self.control.kind(account), "", State.UNKNOWN, error=error)
+                rows[row.key] = row
+                changed.append(row.key)
         self.rows = rows
         self.account_errors = snapshot.errors
-        self.table.show_rows(rows, snapshot.at, snapshot.errors)
-        if not self.loaded:
-            self.loaded = True
-            self.show_counts()
+        self.table.show_rows(rows, snapshot.at, snapshot.errors, changed)
+        self.loaded = True
+        self.show_counts()
         self.status.update_status(
             self.now(),
             refreshed=snapshot.at,
@@ -240,14 +253,20 @@ class FlowtuiApp(App[None]):
             errors=tuple(sorted(snapshot.errors)),
         )
 
-    def apply_governance(self, governance: Mapping[FlowRef, Governance], at: datetime) -> None:
+    async def apply_governance(
+        self, governance: Mapping[FlowRef, Governance], at: datetime
+    ) -> None:
         """Rule, next change and when of every row; the next transition in the status bar."""
-        empty = Governance()
-        for key, row in self.rows.items():
-            wanted = governance.get(row.ref, empty)
+        self.governance = governance
+        changed = []
+        for count, (key, row) in enumerate(list(self.rows.items()), 1):
+            wanted = governance.get(row.ref, UNGOVERNED)
             if wanted is not row.governance and wanted != row.governance:
                 self.rows[key] = replace(row, governance=wanted)
-        self.table.show_rows(self.rows, at, self.account_errors)
+                changed.append(key)
+            if count % CHUNK == 0:
+                await asyncio.sleep(0)
+        self.table.show_rows(self.rows, at, self.account_errors, changed)
         upcoming = [change.next_change for change in governance.values() if change.next_change]
         self.status.update_status(self.now(), next_transition=min(upcoming, default=None))
 

@@ -21,7 +21,13 @@ from flowtui.providers.base import ChangeResult, Flow, Provider, ProviderError, 
 from flowtui.providers.registry import Environment, build_providers
 from flowtui.rules import OVERRIDE, Schedule
 from flowtui.store import AuditRecord, OverrideRecord, SqliteStore
-from flowtui.tui.governance import Governance, GovernanceCache, known_key, work_out
+from flowtui.tui.governance import (
+    UNGOVERNED,
+    Governance,
+    GovernanceCache,
+    known_key,
+    work_out,
+)
 
 Clock = Callable[[], datetime]
 
@@ -41,7 +47,7 @@ class FlowRow:
     updated: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None  # the reason this row (or its account) could not be read
-    governance: Governance = field(default_factory=Governance)
+    governance: Governance = UNGOVERNED
 
     @property
     def key(self) -> str:
@@ -107,6 +113,7 @@ class Control:
             else:
                 self.known[name] = [flow.ref.flow_id for flow in answer]
                 rows.update((flow.ref, self.row(flow)) for flow in answer)
+                await asyncio.sleep(0)  # one account at a time: the app's keys go between
         return Snapshot(rows, errors, self.clock())
 
     def row(self, flow: Flow) -> FlowRow:

@@ -34,6 +34,9 @@ class Governance:
         return self.next_change.rule if self.next_change else ""
 
 
+UNGOVERNED = Governance()
+
+
 def work_out(
     schedule: Schedule, now: datetime, priors: PriorStates, overrides: list[Override]
 ) -> dict[FlowRef, Governance]:

@@ -16,14 +16,14 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from flowtui.model import FlowRef
 from flowtui.tui.control import FlowRow
-from flowtui.tui.display import ERROR
+from flowtui.tui.display import ERROR, when_text
 from flowtui.tui.widgets.flow_columns import (
     BY_KEY,
     COLUMNS,
@@ -96,12 +96,7 @@ class FlowTable(ScrollView, can_focus=True):
     """
 
     class Shown(Message):
-        """The rows shown changed (filter, refresh): `shown` of `total`."""
-
-        def __init__(self, shown: int, total: int) -> None:
-            super().__init__()
-            self.shown = shown
-            self.total = total
+        """The rows shown changed (filter, new or removed rows): count them again."""
 
     def __init__(self, zone: tzinfo, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -119,6 +114,8 @@ class FlowTable(ScrollView, can_focus=True):
         self._natural = natural_widths(())
         self._now: datetime | None = None
         self._styles: dict[str, Style] = {}
+        self._look_of: dict[str, Style] = {}
+        self._columns: list[tuple[str, int]] = []
 
     # -- what is shown ------------------------------------------------------------------
 
@@ -152,23 +149,29 @@ class FlowTable(ScrollView, can_focus=True):
         rows: Mapping[str, FlowRow],
         now: datetime,
         failed_accounts: Collection[str] = (),
+        changed: Collection[str] | None = None,
     ) -> None:
-        """Make the table show `rows` (the filter decides which appear): new or removed
-        rows re-order it; otherwise only the lines of changed rows are redrawn."""
+        """Make the table show `rows` (the filter decides which appear). `changed`: the
+        keys whose row differs from the one shown (None: compare every row). New or removed
+        rows re-order the table; otherwise only the lines of changed rows are redrawn."""
         old, self.rows_by_key = self.rows_by_key, dict(rows)
         self._now = now
+        if changed is None:
+            changed = [
+                key
+                for key, row in self.rows_by_key.items()
+                if (before := old.get(key)) is None or signature(before) != signature(row)
+            ]
         failed = frozenset(failed_accounts)
         failed_changed = failed != self.failed_accounts
         self.failed_accounts = failed
-        changed = [
-            key
-            for key, row in self.rows_by_key.items()
-            if (before := old.get(key)) is None or signature(before) != signature(row)
-        ]
-        if not changed and not failed_changed and len(old) == len(self.rows_by_key):
-            return
-        self._natural = natural_widths(self.rows_by_key.values())
-        reorder = len(old) != len(self.rows_by_key) or any(key not in old for key in changed)
+        added = sum(1 for key in changed if key not in old)
+        reorder = added or len(old) + added != len(self.rows_by_key)
+        if reorder:
+            self._natural = natural_widths(self.rows_by_key.values())
+        elif changed:
+            grown = natural_widths(self.rows_by_key[key] for key in changed)
+            self._natural = {key: max(width, grown[key]) for key, width in self._natural.items()}
         if reorder or failed_changed or (changed and (self.words or self.sort_column)):
             self._arrange()
         else:
@@ -189,9 +192,17 @@ class FlowTable(ScrollView, can_focus=True):
         self._redraw(keys)
 
     def tick(self, now: datetime) -> None:
-        """The clock moved: redraw the countdowns on screen."""
-        self._now = now
-        self.refresh()
+        """The clock moved: redraw the lines on screen whose countdown changed."""
+        before, self._now = self._now, now
+        top = int(self.scroll_y)
+        for index in range(top, min(top + self.size.height, len(self._order))):
+            transition = self.rows_by_key[self._order[index]].governance.next_change
+            if transition is None:
+                continue
+            if before is None or when_text(transition.at, before, self.zone) != when_text(
+                transition.at, now, self.zone
+            ):
+                self.refresh_line(index + 1)
 
     def filter(self, text: str) -> None:
         """Show only rows matching every word of `text`."""
@@ -214,7 +225,7 @@ class FlowTable(ScrollView, can_focus=True):
         self.cursor_row = max(0, min(index, len(keys) - 1))
         self._scroll_to_cursor()
         self.refresh()
-        self.post_message(self.Shown(len(keys), len(self.rows_by_key)))
+        self.post_message(self.Shown())
 
     def _redraw(self, keys: Iterable[str]) -> None:
         top = int(self.scroll_y)
@@ -226,27 +237,31 @@ class FlowTable(ScrollView, can_focus=True):
 
     # -- drawing ------------------------------------------------------------------------
 
-    def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(name)
-
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self._order) + 1)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Work out the columns and styles once for all the lines drawn now."""
+        base = self.rich_style
+        self._look_of = {
+            name: base + self.get_component_rich_style(f"flow-table--{name}")
+            for name in ("header", "cursor", "even-row")
+        } | {"row": base}
+        self._columns = fit(self._natural, self.scrollable_content_region.width - 1)
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        columns = fit(self._natural, width - 1)
-        base = self.rich_style
+        looks, columns = self._look_of, self._columns
         if y == 0:
-            return self._header(columns, base + self._style("flow-table--header"), width)
+            return self._header(columns, looks["header"], width)
         index = int(self.scroll_y) + y - 1
         if index >= len(self._order):
-            return Strip.blank(width, base)
+            return Strip.blank(width, looks["row"])
         if index == self.cursor_row:
-            style = base + self._style("flow-table--cursor")
-        elif index % 2:
-            style = base + self._style("flow-table--even-row")
+            style = looks["cursor"]
         else:
-            style = base
+            style = looks["even-row"] if index % 2 else looks["row"]
         row = self.rows_by_key[self._order[index]]
         view = self._view()
         segments = [Segment(" ", style)]

@@ -67,4 +67,4 @@ class StatusBar(Static):
         if status.errors:
             text.append("  │  ", style="dim")
             text.append(f"errors: {', '.join(status.errors)}", style="bold red")
-        self.update(text)
+        self.update(text, layout=False)  # always one line: no layout pass every second
