@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from flowtui.cli.context import CliContext, fail
+from flowtui.cli.examples import add_example
 from flowtui.cli.lazy import LazyCommand, LazyGroup
 from flowtui.store import StoreError
 
@@ -100,6 +101,12 @@ class _Main(LazyGroup):
             return super().invoke(ctx)
         except StoreError as exc:
             fail(str(exc))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            add_example(cmd_name, command)
+        return command
 
 
 @click.group(

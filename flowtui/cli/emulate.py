@@ -50,15 +50,8 @@ def limit_fields(runflow: str, retry_after: str, bitrix24: str) -> dict[str, Any
     return fields
 
 
-EXAMPLE = """Examples:
 
-\b
-  flowtui emulate --port 8765 --token demo-token   # what the example schedules.toml expects
-  flowtui emulate --port 0 --flows 2500            # any free port, 10,000 flows in all
-"""
-
-
-@click.command(epilog=EXAMPLE)
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
     "--port",

@@ -33,7 +33,15 @@ from flowtui.cli.governed import conflicts, offer_overrides
 from flowtui.cli.store_access import open_writable, target_of
 from flowtui.config import AccountWildcard, Config, ConfigError, UnknownReference, load_config
 from flowtui.model import FlowRef, State
-from flowtui.providers.base import Flow, Outcome, Provider, ProviderError, unknown_reason
+from flowtui.providers.base import (
+    Flow,
+    Outcome,
+    Provider,
+    ProviderError,
+    account_message,
+    outcome_summary,
+    unknown_reason,
+)
 from flowtui.providers.bulk import converge_many
 from flowtui.providers.redaction import LOGGER_NAME, redact
 from flowtui.providers.registry import Environment, build_provider
@@ -75,7 +83,8 @@ class Row:
                 return f"{self.ref}  would {self.action}"
             return f"{self.ref}  would change: {self.before} → {self.desired}"
         if self.outcome == "already":
-            return f"{self.ref}  already {self.state}"
+            done = "published" if self.action == "publish" else self.state
+            return f"{self.ref}  already {done}"
         return f"{self.ref}  {self.outcome}: now {self.state}"
 
     def as_json(self) -> dict[str, Any]:
@@ -185,7 +194,7 @@ async def list_accounts(session: Session, names: Sequence[str]) -> tuple[list[Fl
     code = EXIT_OK
     for name, answer in zip(names, answers, strict=True):
         if isinstance(answer, ProviderError):
-            click.echo(f"flowtui: error: account {name}: {answer}", err=True)
+            click.echo(f"flowtui: error: {account_message(name, answer)}", err=True)
             code = EXIT_CHANGE_FAILED
         elif isinstance(answer, BaseException):
             raise answer
@@ -217,12 +226,16 @@ async def read(session: Session, refs: Sequence[FlowRef]) -> dict[FlowRef, Flow 
     return await read_flows(session.providers, refs)
 
 
-def emit(rows: Iterable[Row], as_json: bool) -> int:
+def emit(rows: Sequence[Row], as_json: bool) -> int:
+    """One line per flow; after several, one line of counts (`changed 3, already 5, failed
+    1`), so that the end of a long run says how it went."""
     code = EXIT_OK
     for row in rows:
         click.echo(json.dumps(row.as_json()) if as_json else row.text())
         if row.failed:
             code = EXIT_CHANGE_FAILED
+    if len(rows) > 1 and not as_json:
+        click.echo(outcome_summary(row.outcome for row in rows))
     return code
 
 
@@ -349,25 +362,44 @@ async def change(
 
 
 async def publish(session: Session, refs: Sequence[FlowRef]) -> list[Row]:
+    """Publish what is not published yet: a flow that is enabled, or that flowtui published
+    before (the platform does not say), is `already published`."""
+    current = await read(session, refs)
     audit = Audit(target_of(session.obj, session.config))
+    rows: dict[FlowRef, Row] = {}
     try:
-        found = await publish_audited(
-            audit.store,
-            {ref.account: session.provider(ref.account) for ref in refs},
-            refs,
-            changed_by=audit.changed_by,
-            clock=lambda: datetime.now(UTC),
+        for ref, found in current.items():
+            if isinstance(found, ProviderError):
+                rows[ref] = Row(ref, "publish", "failed", State.UNKNOWN, error=found)
+            elif found.state is State.ENABLED or was_published(audit.store, ref):
+                rows[ref] = Row(ref, "publish", "already", found.state)
+        todo = [ref for ref in refs if ref not in rows]
+        found = (
+            await publish_audited(
+                audit.store,
+                {ref.account: session.provider(ref.account) for ref in todo},
+                todo,
+                changed_by=audit.changed_by,
+                clock=lambda: datetime.now(UTC),
+            )
+            if todo
+            else {}
         )
     except StoreError as exc:
         fail(f"{exc}; no change made")
     finally:
         audit.close()
-    return [
-        Row(ref, "publish", "failed", State.UNKNOWN, error=answer)
-        if isinstance(answer, ProviderError)
-        else Row(ref, "publish", "published", answer.state)
-        for ref, answer in found.items()
-    ]
+    for ref, answer in found.items():
+        rows[ref] = (
+            Row(ref, "publish", "failed", State.UNKNOWN, error=answer)
+            if isinstance(answer, ProviderError)
+            else Row(ref, "publish", "published", answer.state)
+        )
+    return [rows[ref] for ref in refs]
+
+
+def was_published(store: SqliteStore, ref: FlowRef) -> bool:
+    return any(record.result == "published" for record in store.audit(flow=ref, limit=50))
 
 
 def _state_of(found: Flow | ProviderError) -> State | None:

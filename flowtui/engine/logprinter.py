@@ -26,6 +26,7 @@ from flowtui.engine.events import (
     SchedulerStatus,
 )
 from flowtui.model import FlowRef, State
+from flowtui.providers.base import account_message
 from flowtui.providers.redaction import redact
 
 KINDS = {
@@ -84,7 +85,7 @@ def as_text(event: Event) -> str | None:
         case PlannedChange():
             return f"{event.flow}  would change {_state(event.old)} → {event.new}  [{event.reason}]"
         case AccountFailed():
-            return f"account {event.account}: {event.error}; its flows are left alone"
+            return f"{account_message(event.account, event.error)}; its flows are left alone"
         case ConfigReloaded() | EngineFailed():
             return event.message
         case PassCompleted(changed=0, failed=0, drifted=0):

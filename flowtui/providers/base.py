@@ -8,7 +8,8 @@ returns a `ChangeResult` whose `error` says why (and whether retrying later can 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -126,6 +127,23 @@ def unknown_reason(flow: Flow) -> str | None:
     if flow.state is not State.UNKNOWN:
         return None
     return flow.reason or str(flow.raw.get("error") or "") or "the platform gave no state"
+
+
+def account_message(account: str, message: object) -> str:
+    """`account NAME: message`, the prefix written once (some errors carry it already)."""
+    prefix = f"account {account}: "
+    text = str(message)
+    return text if text.startswith(prefix) else prefix + text
+
+
+def outcome_summary(outcomes: Iterable[str]) -> str:
+    """`changed 3, already 5, failed 1`: how many flows ended each way (published and
+    would-change counted too when there are any)."""
+    counts = Counter(str(outcome) for outcome in outcomes)
+    words = [("changed", "changed"), ("published", "published"), ("already", "already")]
+    words += [("would_change", "would change"), ("failed", "failed")]
+    always = {"changed", "already", "failed"}
+    return ", ".join(f"{word} {counts[key]}" for key, word in words if counts[key] or key in always)
 
 
 @dataclass(frozen=True)

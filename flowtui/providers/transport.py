@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 from aiolimiter import AsyncLimiter
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from flowtui.providers import observers
 from flowtui.providers.base import (
@@ -79,6 +79,10 @@ class RetryPolicy:
             base = growth + random.uniform(0, self.initial)
         return base * self.scale
 
+    def longest_delay(self, attempt: int) -> float:
+        """The most `delay(attempt, None)` can be (its jitter at the top)."""
+        return (min(self.maximum, self.initial * 2 ** (attempt - 1)) + self.initial) * self.scale
+
 
 class _Retry(Exception):
     """Internal: this attempt should be retried; carries what to raise if none is left."""
@@ -91,6 +95,7 @@ class _Retry(Exception):
         *,
         status: str = "error",
         rate_limited: bool = False,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(str(error))
         self.error = error
@@ -98,6 +103,7 @@ class _Retry(Exception):
         self.response = response
         self.status = str(response.status_code) if response is not None else status
         self.rate_limited = rate_limited  # the wait before the next attempt is a rate limit
+        self.unreachable = unreachable  # no connection could be made at all
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -173,6 +179,7 @@ class Transport:
         # httpx's timeout bounds each read, not the whole answer: a body trickling in a
         # byte at a time (slow loris) would hold a pass forever without this deadline
         self._deadline = timeout * DEADLINE_FACTOR
+        self._timeout = timeout
         self._quiet_until = 0.0  # loop time before which no request of this account starts
         self.account = ""  # set by the provider; labels what observers see
 
@@ -191,7 +198,7 @@ class Transport:
     ) -> httpx.Response:
         """Send with retries; return the final answer (any status) for the adapter to map."""
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.retry.attempts),
+            stop=self._stop,
             wait=self._wait,
             retry=retry_if_exception_type(_Retry),
             sleep=self._sleep,
@@ -206,6 +213,17 @@ class Transport:
                 return exhausted.response
             raise exhausted.error from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _stop(self, state: RetryCallState) -> bool:
+        """Out of attempts; or the host cannot be reached at all and another backoff would
+        pass the account's timeout (a dead host fails within it, not after every retry)."""
+        if state.attempt_number >= self.retry.attempts:
+            return True
+        exc = state.outcome.exception() if state.outcome else None
+        if not (isinstance(exc, _Retry) and exc.unreachable):
+            return False
+        upcoming = self.retry.longest_delay(state.attempt_number)
+        return state.seconds_since_start + upcoming > self._timeout
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -227,7 +245,7 @@ class Transport:
         headers: Mapping[str, str] | None,
         idempotent: bool,
     ) -> httpx.Response:
-        where = f"{method} {redact(url)}"
+        where = f"{method} {redact(url) or '/'}"
         loop = asyncio.get_running_loop()
         pause = self._quiet_until - loop.time()
         if pause > 0:
@@ -249,7 +267,10 @@ class Transport:
             except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
                 raise PlatformError(f"{where}: cannot send ({type(exc).__name__})") from None
             except CONNECT_ERRORS as exc:
-                raise _Retry(Transient(f"{where}: cannot connect ({type(exc).__name__})")) from None
+                target = self._client.base_url.join(url)
+                port = target.port or (443 if target.scheme == "https" else 80)
+                error = f"{where}: cannot connect to {target.host}:{port} ({type(exc).__name__})"
+                raise _Retry(Transient(error), unreachable=True) from None
             except httpx.TransportError as exc:
                 error = f"{where}: no answer ({type(exc).__name__})"
                 if idempotent:

@@ -8,9 +8,10 @@ visible notice) and then through flowtui.changes (audited as `tui:<user>`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -30,17 +31,26 @@ from flowtui.engine.events import (
     Event,
     FlowChanged,
     PassCompleted,
+    PlannedChange,
     RuleFired,
 )
 from flowtui.model import FlowRef, State
-from flowtui.providers.base import SETTABLE, ChangeResult, Flow, ProviderError
+from flowtui.providers.base import (
+    SETTABLE,
+    ChangeResult,
+    Flow,
+    ProviderError,
+    outcome_summary,
+)
 from flowtui.store import StoreError
+from flowtui.tui.change_text import changes_nothing, in_app_words, question
 from flowtui.tui.commands import FlowCommands
 from flowtui.tui.control import Control, FlowRow, Governance, Snapshot, is_rule_governed
+from flowtui.tui.display import key_label
 from flowtui.tui.governance import UNGOVERNED
 from flowtui.tui.scheduler_link import SchedulerLink
 from flowtui.tui.screens.audit import AuditScreen
-from flowtui.tui.screens.confirm import PIN, ConfirmScreen
+from flowtui.tui.screens.confirm import CHANGE, PIN, ConfirmScreen
 from flowtui.tui.screens.details import DetailsScreen
 from flowtui.tui.screens.help import HelpScreen
 from flowtui.tui.screens.main import MainScreen
@@ -61,6 +71,8 @@ SCREEN_KEYS: tuple[tuple[str, type[DOMNode]], ...] = (
 )
 PIN_FALLBACK = timedelta(hours=24)  # pin length when a governing rule has no next change
 MAX_ERROR_NOTES = 3
+NOT_IN_PALETTE = {"palette", "cursor_down", "cursor_up", "page_down", "page_up", "clear"}
+NEW_RULE_KEYS = {"rule_new_window", "rule_new_switch"}
 CHUNK = 1000  # rows merged between two yields to the event loop (keys stay responsive)
 
 CONFIG_WARNING_S = 30  # a problem in the operator's file stays up long enough to be read
@@ -93,6 +105,7 @@ class FlowtuiApp(App[None]):
         self._table: FlowTable | None = None
         self._status: StatusBar | None = None
         self.loaded = False  # the first read of every account has been shown
+        self.planned: dict[FlowRef, State] = {}  # read-only: flows the scheduler would change
         self.show_counts()
 
     # -- start and stop -----------------------------------------------------------------
@@ -314,9 +327,23 @@ class FlowtuiApp(App[None]):
         if self.guard():
             self.change_flows(action, self.table.targets())
 
+    def can_publish(self, account: str) -> bool:
+        return bool(getattr(self.control.providers.get(account), "can_publish", False))
+
     def action_publish(self) -> None:
-        if self.guard():
-            self.change_flows("publish", self.table.targets())
+        """Publish the targets whose platform has a publish step (Diga); say so for the
+        others rather than offering what the platform cannot do."""
+        if not self.guard():
+            return
+        refs = self.table.targets()
+        able = [ref for ref in refs if self.can_publish(ref.account)]
+        skipped = sorted({self.control.kind(ref.account) for ref in refs if ref not in able})
+        if skipped:
+            what = " and ".join(skipped)
+            left = f"; {len(refs) - len(able)} flow(s) left alone" if able else ""
+            self.notify(f"{what} has no publish step{left}", severity="warning")
+        if able:
+            self.change_flows("publish", able)
 
     @work(group="change", exit_on_error=False)
     async def change_flows(self, action: str, refs: list[FlowRef]) -> None:
@@ -372,11 +399,14 @@ class FlowtuiApp(App[None]):
         ]
 
     async def _confirm(self, action: str, refs: list[FlowRef]) -> str | None:
+        """Ask first (settings.confirm, or a rule would undo the change), saying what will
+        happen to which flows; never for a change that would change nothing."""
+        rows = [row for ref in refs if (row := self.rows.get(str(ref))) is not None]
+        if action != "publish" and changes_nothing(action, rows):
+            return CHANGE  # converging only reads, and reports them as already so
         governed = self._governed(refs) if action != "publish" else []
         if not governed and not self.control.config.settings.confirm:
-            return "change"
-        names = ", ".join(str(ref) for ref in refs[:3]) + (" …" if len(refs) > 3 else "")
-        question = f"{action.capitalize()} {len(refs)} flow(s)? {names}"
+            return CHANGE
         detail, pin_label = "", None
         if governed:
             rules = sorted({row.governance.rule or "" for row in governed})
@@ -385,7 +415,7 @@ class FlowtuiApp(App[None]):
                 " hand change at its next transition. Pin them with an override until then?"
             )
             pin_label = "Change + pin"
-        return await self.push_screen_wait(ConfirmScreen(question, detail, pin_label))
+        return await self.push_screen_wait(ConfirmScreen(question(action, rows), detail, pin_label))
 
     def _pin(self, results: list[ChangeResult]) -> None:
         rows = {row.ref: row for row in self._governed(result.ref for result in results)}
@@ -401,12 +431,15 @@ class FlowtuiApp(App[None]):
             self.overrides_changed()
 
     def _report(self, action: str, results: list[ChangeResult]) -> None:
+        """One line of counts (as the CLI ends), then the first failures' reasons, in the
+        app's words (a platform hint naming a CLI command names the key instead)."""
         failed = [result for result in results if not result.ok]
-        done = len(results) - len(failed)
-        if done:
-            self.notify(f"{action}: {done} flow(s) done")
+        counts = outcome_summary(result.outcome for result in results)
+        self.notify(f"{action}: {counts}", severity="warning" if failed else "information")
+        publish_key = key_label(self.keymap.get("publish", "p"))
         for result in failed[:MAX_ERROR_NOTES]:
-            self.notify(f"{result.ref}: {result.error}", title=f"{action} failed", severity="error")
+            reason = in_app_words(str(result.error), publish_key)
+            self.notify(f"{result.ref}: {reason}", title=f"{action} failed", severity="error")
         if len(failed) > MAX_ERROR_NOTES:
             self.notify(f"… and {len(failed) - MAX_ERROR_NOTES} more failures", severity="error")
 
@@ -475,6 +508,38 @@ class FlowtuiApp(App[None]):
                     rows.append((binding.id, key, binding.description, where))
         return rows
 
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], Awaitable[object]]]]:
+        """(name, key, run) of the main screen's keys, named as `?` names them, and of the
+        schedules screen's new-rule keys; run as if the key was pressed."""
+        commands: list[tuple[str, str, Callable[[], Awaitable[object]]]] = []
+        nodes: tuple[tuple[DOMNode, type[DOMNode]], ...] = (
+            (self.table, FlowTable),
+            (self.main, MainScreen),
+            (self, FlowtuiApp),
+        )
+        for node, owner in nodes:
+            for binding in owner.BINDINGS:
+                if isinstance(binding, Binding) and binding.id not in NOT_IN_PALETTE:
+                    key = key_label(self.keymap.get(binding.id or "", binding.key))
+                    run = partial(self._run_from_palette, binding.action, node)
+                    commands.append((binding.description, key, run))
+        schedules = key_label(self.keymap.get("schedules", "s"))
+        for binding in SchedulesScreen.BINDINGS:
+            if isinstance(binding, Binding) and binding.id in NEW_RULE_KEYS:
+                key = f"{schedules} then {key_label(self.keymap.get(binding.id, binding.key))}"
+                run = partial(self._new_rule_from_palette, binding.action)
+                commands.append((binding.description, key, run))
+        return commands
+
+    async def _run_from_palette(self, action: str, node: DOMNode) -> None:
+        if action.startswith("screen."):  # the flow keys run on the main screen
+            node, action = self.main, action.removeprefix("screen.")
+        await self.run_action(action, node)
+
+    async def _new_rule_from_palette(self, action: str) -> None:
+        await self.push_screen(SchedulesScreen(self.control, self.zone))
+        await self.run_action(action, self.screen)
+
     def config_saved(self, config: Config) -> None:
         """The rule editor wrote a new configuration: use it from now on."""
         self.control.config = config
@@ -518,5 +583,9 @@ class FlowtuiApp(App[None]):
             self.notify(
                 event.message, title="scheduler", severity="error" if failed else "information"
             )
+        elif isinstance(event, PlannedChange):  # read-only: what it would have done
+            self.planned[event.flow] = event.new
+            last = f"{event.flow} → {event.new} ({event.rule})"
+            self.status.update_status(self.now(), planned=len(self.planned), last_planned=last)
         elif isinstance(event, PassCompleted) and event.changed:
             self.request_refresh()

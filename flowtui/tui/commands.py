@@ -1,41 +1,34 @@
-"""The command palette (ctrl+p): the same actions as the keys, by name."""
+"""The command palette (ctrl+p): every key of the main screen, by the name `?` gives it,
+with the key as it is mapped now — run from the palette as if the key was pressed."""
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-ACTIONS: tuple[tuple[str, str, str], ...] = (
-    ("Enable flows", "enable the marked flows, or the one under the cursor", "change('enable')"),
-    ("Disable flows", "disable the marked flows, or the one under the cursor", "change('disable')"),
-    ("Toggle flows", "switch the marked flows, or the one under the cursor", "change('toggle')"),
-    ("Publish flows", "publish Diga drafts so that they can be enabled", "publish"),
-    ("Override flows", "pin flows at a state for a while (beats every rule)", "override"),
-    ("Refresh now", "read every account again", "refresh_now"),
-    ("Schedules", "rules, their next transitions and the week's timeline", "schedules"),
-    ("Audit log", "every change, newest first", "audit"),
-    ("Flow details", "platform JSON and audit history of the flow under the cursor", "details"),
-    ("Pause or resume the scheduler", "stop or restart scheduled changes", "pause"),
-    ("Keys", "the active keymap", "help"),
-)
+if TYPE_CHECKING:
+    from flowtui.tui.app import FlowtuiApp
+
+Command = tuple[str, str, Callable[[], Awaitable[object]]]  # title, help, run
 
 
 class FlowCommands(Provider):
-    """Every flowtui action, matched fuzzily by title."""
+    """The main screen's actions, matched fuzzily by name."""
+
+    def _commands(self) -> Iterator[Command]:
+        app: FlowtuiApp = self.app  # type: ignore[assignment]
+        for title, key, run in app.palette_commands():
+            yield title, f"key: {key}", run
 
     async def discover(self) -> Hits:
-        for title, help_text, action in ACTIONS:
-            yield DiscoveryHit(title, partial(self._run, action), help=help_text)
+        for title, help_text, run in self._commands():
+            yield DiscoveryHit(title, run, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, help_text, action in ACTIONS:
+        for title, help_text, run in self._commands():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(
-                    score, matcher.highlight(title), partial(self._run, action), help=help_text
-                )
-
-    async def _run(self, action: str) -> None:
-        await self.app.run_action(action)
+                yield Hit(score, matcher.highlight(title), run, help=help_text)

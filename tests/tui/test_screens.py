@@ -190,10 +190,11 @@ async def test_palette_runs_the_same_actions(make_app: MakeApp) -> None:
     async with app.run_test(size=(160, 50)) as pilot:
         await loaded(pilot)
         await pilot.press("ctrl+p")
-        await pilot.press(*"audit log")
+        await pilot.press(*"audit")
         hits = app.screen.query_one(CommandList)
         await wait_for(pilot, lambda: hits.option_count > 0, "hits")
-        assert "Audit log" in str(hits.get_option_at_index(0).prompt)
+        assert "Audit" in str(hits.get_option_at_index(0).prompt)
+        assert "key: a" in str(hits.get_option_at_index(0).prompt)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen), "the audit screen")
 

@@ -14,11 +14,13 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from flowtui.model import State
 from flowtui.providers.base import ProviderError
 from flowtui.providers.redaction import redact
 from flowtui.tui.control import Control, FlowRow
 from flowtui.tui.display import stamp, target_text
 from flowtui.tui.screens.audit import audit_cells
+from flowtui.tui.widgets.flow_columns import drifted
 
 AUDIT_COLUMNS = ("#", "TIME", "EVENT", "OLD", "NEW", "BY", "RESULT", "REASON", "ERROR")
 
@@ -48,12 +50,15 @@ class DetailsScreen(Screen[None]):
 
     def summary(self) -> str:
         row, governance = self.row, self.row.governance
+        why = "why unknown" if row.state is State.UNKNOWN else "last error"
         lines = [
             f"{row.ref}  ({row.kind})  {row.name}",
-            f"state: {row.state}" + (f"   error: {row.error}" if row.error else ""),
+            f"state: {row.state}" + (f"   {why}: {row.error}" if row.error else ""),
             f"governed by: {governance.rule or '-'}"
             + (f"  (wants {target_text(governance.desired)})" if governance.rule else ""),
         ]
+        if drifted(row):
+            lines.append(f"drift: the rule wants it {governance.desired}, it is {row.state}")
         if governance.next_change:
             change = governance.next_change
             lines.append(

@@ -12,8 +12,13 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from flowtui.tui.display import key_label, safe
+from flowtui.tui.widgets.flow_columns import DRIFT, FAILED
 
 TITLE = 'Keys  (remap them under [keys] in schedules.toml: id = "key")'
+HINT = (
+    f"Bulk actions apply to marked rows (space); escape clears marks. In STATE, {DRIFT} means"
+    f" the rule wants another state and {FAILED} that the last change failed (enter: why)."
+)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -35,9 +40,7 @@ class HelpScreen(ModalScreen[None]):
                 label = safe(key_label(key))
                 table.add_row(label, description, where, safe(binding_id), key=binding_id)
             yield table
-            yield Static(
-                "Bulk actions apply to marked rows (space); escape clears marks.", id="hint"
-            )
+            yield Static(HINT, id="hint", markup=False)
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

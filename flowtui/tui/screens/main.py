@@ -40,7 +40,7 @@ class MainScreen(Screen[None]):
             yield FlowTable(self.zone, id="flows")
             yield Input(placeholder="filter: account, platform, state or name", id="filter")
             yield StatusBar(self.zone, id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -71,6 +71,15 @@ class MainScreen(Screen[None]):
         if event.input.id == "filter":
             event.input.display = bool(event.value)
             self.query_one(FlowTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Publish is offered only for flows whose platform has a publish step."""
+        if action != "publish":
+            return True
+        table = self.query_one(FlowTable)
+        keys = table.marked or ({table.cursor_key} if table.cursor_key else set())
+        can_publish = self.app.can_publish  # type: ignore[attr-defined]
+        return any(can_publish(key.partition(":")[0]) for key in keys)
 
     # Flow keys are bound on the table as `screen.<action>`; they run the app's pipeline.
     def action_change(self, action: str) -> None:

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from flowtui.config import Config, Rule
 from flowtui.config_writer import Edit
@@ -83,6 +83,7 @@ class RuleFormScreen(ModalScreen[Config | None]):
     """Dismisses with the saved configuration, or None when cancelled."""
 
     CSS_PATH = "rule_form.tcss"
+    AUTO_FOCUS = "#name"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form_cancel"),
         Binding("ctrl+s", "save", "Save", id="form_save"),
@@ -122,6 +123,7 @@ class RuleFormScreen(ModalScreen[Config | None]):
             with Horizontal(id="buttons"):
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel", variant="error")
+        yield Footer()  # ctrl+s Save, whether or not the button is scrolled into view
 
     def on_mount(self) -> None:
         self.show_fields()

@@ -66,6 +66,7 @@ def flows_text(rule: Rule) -> str:
 
 class SchedulesScreen(Screen[None]):
     CSS_PATH = "schedules.tcss"
+    AUTO_FOCUS = "#rules"  # arrows and space act on the rules at once
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back", id="schedules_back"),
         Binding("space", "pause_rule", "Pause/resume rule", id="rule_pause"),

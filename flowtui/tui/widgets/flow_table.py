@@ -226,6 +226,7 @@ class FlowTable(ScrollView, can_focus=True):
         self._scroll_to_cursor()
         self.refresh()
         self.post_message(self.Shown())
+        self.screen.refresh_bindings()  # the row under the cursor may be another platform's
 
     def _redraw(self, keys: Iterable[str]) -> None:
         top = int(self.scroll_y)
@@ -292,12 +293,18 @@ class FlowTable(ScrollView, can_focus=True):
     # -- moving around ------------------------------------------------------------------
 
     def move_cursor(self, *, row: int) -> None:
-        old = self.cursor_row
+        old, before = self.cursor_row, self.cursor_key
         self.cursor_row = max(0, min(row, len(self._order) - 1))
         if self.cursor_row != old:
             self.refresh_line(old + 1)
             self.refresh_line(self.cursor_row + 1)
         self._scroll_to_cursor()
+        if (
+            before is None
+            or self.cursor_key is None
+            or _account(before) != _account(self.cursor_key)
+        ):
+            self.screen.refresh_bindings()  # what the footer offers depends on the platform
 
     def _scroll_to_cursor(self) -> None:
         visible = max(self.scrollable_content_region.height - 1, 1)
@@ -353,10 +360,16 @@ class FlowTable(ScrollView, can_focus=True):
         self.marked.symmetric_difference_update({key})
         self._redraw([key])
         self.move_cursor(row=self.cursor_row + 1)
+        self.screen.refresh_bindings()
 
     def clear_marks(self) -> None:
         keys, self.marked = self.marked, set()
         self._redraw(keys)
+        self.screen.refresh_bindings()
+
+
+def _account(key: str) -> str:
+    return key.partition(":")[0]
 
 
 def _fitted(text: str, width: int) -> str:

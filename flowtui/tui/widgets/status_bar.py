@@ -22,6 +22,8 @@ class Status:
     refreshing: bool = False
     errors: tuple[str, ...] = ()
     read_only: bool = False
+    planned: int = 0  # read-only: flows the scheduler would have changed
+    last_planned: str = ""  # the latest of them, e.g. `crm:517 → disabled (nightly)`
 
 
 class StatusBar(Static):
@@ -41,7 +43,13 @@ class StatusBar(Static):
         text = Text()
         if status.read_only:
             text.append(" READ-ONLY ", style="bold black on yellow")
-            text.append(" ")
+            text.append(" no change is made; ")
+            if status.planned:
+                text.append(f"would have changed {status.planned} flow(s)", style="bold")
+                text.append(f" (last: {status.last_planned})", style="dim")
+            else:
+                text.append("nothing would have changed yet", style="dim")
+            text.append("  │  ", style="dim")
         style = "green" if status.scheduler == "running" else "yellow"
         text.append("scheduler ", style="dim")
         text.append(status.scheduler, style=style)
@@ -64,7 +72,9 @@ class StatusBar(Static):
         elif status.refreshed is not None:
             text.append("refreshed ", style="dim")
             text.append(status.refreshed.astimezone(self.zone).strftime("%H:%M:%S"))
+            if status.refreshing:
+                text.append(" ⟳", style="cyan")
         if status.errors:
             text.append("  │  ", style="dim")
-            text.append(f"errors: {', '.join(status.errors)}", style="bold red")
+            text.append(f"accounts in error: {', '.join(status.errors)}", style="bold red")
         self.update(text, layout=False)  # always one line: no layout pass every second
