@@ -18,6 +18,7 @@ import pexpect
 import pyte
 
 READ_SIZE = 1 << 16
+ESCAPE_PAUSE_S = 0.3
 KEYS = {
     "down": "\x1b[B",
     "up": "\x1b[A",
@@ -89,8 +90,8 @@ class Terminal:
         deadline = time.perf_counter() + timeout
         while (left := deadline - time.perf_counter()) > 0:
             arrived = self._read(min(left, 0.5))
-            if arrived is not None and shown(self):
-                return arrived
+            if (arrived is not None or self.closed) and shown(self):
+                return arrived or time.perf_counter()
             if self.closed:
                 break
         raise AssertionError(f"timed out waiting for {what}; the screen:\n{self.text()}")
@@ -118,10 +119,14 @@ class Terminal:
     # -- writing ------------------------------------------------------------------------
 
     def send(self, *keys: str) -> float:
-        """Type `keys` (names from KEYS, else literal text); the time it was sent."""
+        """Type `keys` (names from KEYS, else literal text); the time it was sent. A lone
+        escape is followed by a pause, as a person's is: escape then a key at once reads as
+        alt+key."""
         sent = time.perf_counter()
-        for key in keys:
+        for position, key in enumerate(keys):
             self.child.send(KEYS.get(key, key))
+            if key == "escape" and position < len(keys) - 1:
+                time.sleep(ESCAPE_PAUSE_S)
         return sent
 
     def close(self) -> None:

@@ -58,7 +58,15 @@ def stamp(at: datetime | None, zone: tzinfo) -> str:
     return at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if at else "-"
 
 
-_KEY_NAMES = {"question_mark": "?", "slash": "/", "space": "space", "escape": "esc"}
+_KEY_NAMES = {
+    "question_mark": "?",
+    "slash": "/",
+    "space": "space",
+    "escape": "esc",
+    "exclamation_mark": "!",
+    "greater_than_sign": ">",
+    "less_than_sign": "<",
+}
 
 
 def key_label(keys: str) -> str:

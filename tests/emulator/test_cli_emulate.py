@@ -9,12 +9,27 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+import tomllib
+from pathlib import Path
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
 from flowtui.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def variables_of_the_example_config() -> set[str]:
+    """Every environment variable the repository's schedules.toml names."""
+    accounts = tomllib.loads((REPO / "schedules.toml").read_text())["accounts"]
+    return {
+        value
+        for account in accounts.values()
+        for key, value in account.items()
+        if key.endswith("_env")
+    }
 
 
 @contextmanager
@@ -49,6 +64,9 @@ def test_emulate_prints_credentials_serves_and_stops_on_ctrl_c() -> None:
         assert "latency 0 ms a request; rate limits: runflow off; bitrix24 2 req/s, burst 50" in (
             output
         )
+        exported = dict(re.findall(r"^export (\w+)=(\S+)$", output, re.MULTILINE))
+        assert set(exported) >= variables_of_the_example_config()
+        assert exported["B24_WEBHOOK_URL"] == f"{base_url}/bitrix24/rest/1/tok-1/"
         answer = httpx.get(
             f"{base_url}/diga/v1/workflow/", headers={"Authorization": "Bearer tok-1"}
         )

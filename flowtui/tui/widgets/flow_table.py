@@ -65,8 +65,10 @@ class FlowTable(ScrollView, can_focus=True):
         Binding("pageup,ctrl+b", "page(-1)", "Page up", id="page_up", show=False),
         Binding("home,g", "jump(0)", "First row", id="first_row", show=False),
         Binding("end,G", "jump(-1)", "Last row", id="last_row", show=False),
-        Binding(">", "sort(1)", "Sort by next column", id="sort_next", show=False),
-        Binding("<", "sort(-1)", "Sort by previous column", id="sort_previous", show=False),
+        Binding("greater_than_sign", "sort(1)", "Sort by next column", id="sort_next", show=False),
+        Binding(
+            "less_than_sign", "sort(-1)", "Sort by previous column", id="sort_previous", show=False
+        ),
         Binding("exclamation_mark", "sort_reverse", "Reverse sort", id="sort_reverse", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
