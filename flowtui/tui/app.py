@@ -181,9 +181,6 @@ class FlowtuiApp(App[None]):
         self.status.tick(now)
         self.table.tick(now)
 
-    def on_flow_table_shown(self) -> None:
-        self.show_counts()
-
     def show_counts(self) -> None:
         """The header says how many flows the table shows of how many, and whether the
         first read is still loading (k9s: `Pods(all)[42]`)."""

@@ -82,3 +82,30 @@ def test_read_only_filtered(emu: Any, make_app: MakeApp, snap_compare: Any) -> N
         terminal_size=SIZE,
         run_before=settle,
     )
+
+
+async def new_window_form(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("s", "n")
+    await pilot.pause(0.2)
+
+
+def test_main_screen_at_80x24(emu: Any, make_app: MakeApp, snap_compare: Any) -> None:
+    """The smallest usual terminal: STATE, NAME and the main keys stay readable."""
+    assert snap_compare(fixed_app(emu, make_app), terminal_size=(80, 24), run_before=settle)
+
+
+def test_main_screen_at_200x50(emu: Any, make_app: MakeApp, snap_compare: Any) -> None:
+    """A wide terminal: every column whole, nothing cut."""
+    assert snap_compare(fixed_app(emu, make_app), terminal_size=(200, 50), run_before=settle)
+
+
+def test_rule_form_at_80x24(emu: Any, make_app: MakeApp, snap_compare: Any) -> None:
+    """The form scrolls inside the screen; ctrl+s Save stays in the footer."""
+    app = fixed_app(emu, make_app)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=new_window_form)
+
+
+def test_rule_form_at_200x50(emu: Any, make_app: MakeApp, snap_compare: Any) -> None:
+    app = fixed_app(emu, make_app)
+    assert snap_compare(app, terminal_size=(200, 50), run_before=new_window_form)

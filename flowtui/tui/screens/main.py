@@ -61,11 +61,13 @@ class MainScreen(Screen[None]):
             box.value = ""
             box.display = False
             table.filter("")
+            self.app.show_counts()  # type: ignore[attr-defined]
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Filter as you type (a pass over the rows, no widget per row: fast at 10,000)."""
         if event.input.id == "filter":
             self.query_one(FlowTable).filter(event.value)
+            self.app.show_counts()  # type: ignore[attr-defined]
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":

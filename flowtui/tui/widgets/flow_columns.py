@@ -91,7 +91,7 @@ def state_cell(row: FlowRow, view: View) -> tuple[str, str]:
     text = f"{symbol} {state}"
     if state in SETTABLE and drifted(row):
         text += f" {DRIFT}"
-    if state is not ERROR and row.error and row.state in SETTABLE:
+    if state not in (ERROR, State.PENDING) and row.error and row.state is not State.UNKNOWN:
         text += f" {FAILED}"
     return text, style
 
@@ -135,7 +135,7 @@ def natural_widths(rows: Iterable[FlowRow]) -> dict[str, int]:
             longest["name"], len(row.error or "" if row.ref.flow_id == "*" else row.name)
         )
         longest["rule"] = max(longest["rule"], len(row.governance.rule_shown))
-        states.add((row.state, drifted(row), row.error is not None))
+        states.add((row.state, drifted(row), row.error is not None))  # (an upper bound)
     longest["state"] = max(
         (len(state) + 2 + 2 * drift + 2 * failed for state, drift, failed in states),
         default=0,

@@ -17,7 +17,6 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
-from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -96,9 +95,6 @@ class FlowTable(ScrollView, can_focus=True):
         }
     }
     """
-
-    class Shown(Message):
-        """The rows shown changed (filter, new or removed rows): count them again."""
 
     def __init__(self, zone: tzinfo, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -227,7 +223,6 @@ class FlowTable(ScrollView, can_focus=True):
         self.cursor_row = max(0, min(index, len(keys) - 1))
         self._scroll_to_cursor()
         self.refresh()
-        self.post_message(self.Shown())
         self.screen.refresh_bindings()  # the row under the cursor may be another platform's
 
     def _redraw(self, keys: Iterable[str]) -> None:

@@ -43,12 +43,11 @@ class StatusBar(Static):
         text = Text()
         if status.read_only:
             text.append(" READ-ONLY ", style="bold black on yellow")
-            text.append(" no change is made; ")
             if status.planned:
-                text.append(f"would have changed {status.planned} flow(s)", style="bold")
-                text.append(f" (last: {status.last_planned})", style="dim")
+                text.append(f" would have changed {status.planned} flow(s)", style="bold")
+                text.append(f", last {status.last_planned}", style="dim")
             else:
-                text.append("nothing would have changed yet", style="dim")
+                text.append(" changes nothing", style="dim")
             text.append("  │  ", style="dim")
         style = "green" if status.scheduler == "running" else "yellow"
         text.append("scheduler ", style="dim")
