@@ -362,8 +362,9 @@ async def change(
 
 
 async def publish(session: Session, refs: Sequence[FlowRef]) -> list[Row]:
-    """Publish what is not published yet: a flow that is enabled, or that flowtui published
-    before (the platform does not say), is `already published`."""
+    """Publish what is not published yet: on a platform with a publish step, a flow that
+    is enabled, or that flowtui published before (the platform does not say), is `already
+    published`; elsewhere publishing fails with the reason."""
     current = await read(session, refs)
     audit = Audit(target_of(session.obj, session.config))
     rows: dict[FlowRef, Row] = {}
@@ -371,7 +372,9 @@ async def publish(session: Session, refs: Sequence[FlowRef]) -> list[Row]:
         for ref, found in current.items():
             if isinstance(found, ProviderError):
                 rows[ref] = Row(ref, "publish", "failed", State.UNKNOWN, error=found)
-            elif found.state is State.ENABLED or was_published(audit.store, ref):
+            elif session.provider(ref.account).can_publish and (
+                found.state is State.ENABLED or was_published(audit.store, ref)
+            ):
                 rows[ref] = Row(ref, "publish", "already", found.state)
         todo = [ref for ref in refs if ref not in rows]
         found = (

@@ -139,7 +139,8 @@ def test_cli_change_against_garbage_is_one_line_per_flow(
     result = CliRunner().invoke(main, [*args, "disable", *map(str, FAKE), "--yes"])
     assert result.exit_code == 1
     assert "Traceback" not in result.output + result.stderr
-    lines = [line for line in result.stdout.splitlines() if line]
+    *lines, summary = [line for line in result.stdout.splitlines() if line]
+    assert summary == f"changed 0, already 0, failed {len(FAKE)}"
     assert len(lines) == len(FAKE)
     for ref, line in zip(FAKE, lines, strict=True):
         assert line.startswith(f"{ref}  failed: ")

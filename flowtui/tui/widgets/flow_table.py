@@ -165,11 +165,14 @@ class FlowTable(ScrollView, can_focus=True):
         self.failed_accounts = failed
         added = sum(1 for key in changed if key not in old)
         reorder = added or len(old) + added != len(self.rows_by_key)
+        widths = self._natural
         if reorder:
             self._natural = natural_widths(self.rows_by_key.values())
         elif changed:
             grown = natural_widths(self.rows_by_key[key] for key in changed)
             self._natural = {key: max(width, grown[key]) for key, width in self._natural.items()}
+        if self._natural != widths:  # the columns move: every line, the header too
+            self.refresh()
         if reorder or failed_changed or (changed and (self.words or self.sort_column)):
             self._arrange()
         else:
