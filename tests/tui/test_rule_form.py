@@ -179,6 +179,8 @@ def test_form_snapshot_of_a_weekly_rule(emu: Any, make_app: MakeApp, snap_compar
         pilot.app.screen.query_one("#rules", DataTable).move_cursor(row=1)  # nightly-batch
         await pilot.press("e")
         await pilot.pause(0.2)
+        pilot.app.screen.query_one("#name", Input).cursor_blink = False  # (focused: no blink)
+        await pilot.pause(0.1)
 
     app = fixed_app(emu, make_app)
     assert snap_compare(app, terminal_size=SIZE, run_before=edit_weekly)

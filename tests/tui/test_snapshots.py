@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from tui.helpers import FIXED_NOW, MakeApp, loaded, pick_diga
 
@@ -88,6 +89,8 @@ async def new_window_form(pilot: Pilot[Any]) -> None:
     await settle(pilot)
     await pilot.press("s", "n")
     await pilot.pause(0.2)
+    pilot.app.screen.query_one("#name", Input).cursor_blink = False  # (focused: no blink)
+    await pilot.pause(0.1)
 
 
 def test_main_screen_at_80x24(emu: Any, make_app: MakeApp, snap_compare: Any) -> None:
