@@ -24,6 +24,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "flowtui override --clear crm:517",
     ),
     "audit": ("flowtui audit --since 1d --flow crm:517",),
+    "calendar": ("flowtui calendar --days 14 --rule nightly > windows.ics",),
+    "schema": ("flowtui schema > schedules.schema.json",),
     "daemon": ("flowtui daemon --once --dry-run   # what the scheduler would change now",),
     "emulate": (
         "flowtui emulate --port 8765 --token demo-token  # as the example schedules.toml expects",
