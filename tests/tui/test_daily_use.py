@@ -9,6 +9,7 @@ from typing import Any
 from textual.command import CommandList
 from textual.widgets import DataTable, Static
 
+from flowtui.engine.events import PlannedChange
 from flowtui.model import State
 from flowtui.tui.screens.confirm import ConfirmScreen
 from flowtui.tui.screens.schedules import SchedulesScreen
@@ -132,3 +133,20 @@ duration = "2h"
         await wait_for(pilot, lambda: app.control.config.rules[0].paused, "the pause")
         assert app.rows  # (the main table is still there underneath)
         assert State.ENABLED in {row.state for row in app.rows.values()}
+
+
+async def test_read_only_says_what_the_scheduler_would_have_changed(make_app: MakeApp) -> None:
+    app = make_app(read_only=True)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot)
+        assert "READ-ONLY  changes nothing" in str(app.status.render())
+        key = next(iter(app.rows))
+        ref = app.rows[key].ref
+        for _ in range(2):  # the same flow planned on two passes counts once
+            app.scheduler_event(
+                PlannedChange(ref, State.ENABLED, State.DISABLED, "nightly", "window", app.now())
+            )
+        await pilot.pause()
+        shown = str(app.status.render())
+        assert "would have changed 1 flow(s)" in shown
+        assert f"{key} → disabled (nightly)" in shown
