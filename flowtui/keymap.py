@@ -20,11 +20,21 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "override": "o",
         "mark": "space",
         "details": "enter",
+        "cursor_down": "down,j",
+        "cursor_up": "up,k",
+        "page_down": "pagedown,ctrl+f",
+        "page_up": "pageup,ctrl+b",
+        "first_row": "home,g",
+        "last_row": "end,G",
+        "sort_next": "greater_than_sign",
+        "sort_previous": "less_than_sign",
+        "sort_reverse": "exclamation_mark",
         "filter": "slash",
         "refresh": "r",
         "schedules": "s",
         "audit": "a",
         "pause": "P",
+        "clear": "escape",
     },
     ANYWHERE: {"help": "question_mark", "quit": "q", "palette": "ctrl+p"},
     "schedules": {
@@ -59,7 +69,14 @@ BUILT_IN: dict[str, str] = {
     "ctrl+home": "scroll to top",
     "ctrl+end": "scroll to bottom",
 }
-_SPELLINGS = {"?": "question_mark", "/": "slash", " ": "space"}
+_SPELLINGS = {
+    "?": "question_mark",
+    "/": "slash",
+    " ": "space",
+    "!": "exclamation_mark",
+    "<": "less_than_sign",
+    ">": "greater_than_sign",
+}
 
 Located = tuple[tuple[str, ...], str, str | None]  # path, message, hint
 
