@@ -73,6 +73,7 @@ PIN_FALLBACK = timedelta(hours=24)  # pin length when a governing rule has no ne
 MAX_ERROR_NOTES = 3
 NOT_IN_PALETTE = {"palette", "cursor_down", "cursor_up", "page_down", "page_up", "clear"}
 NEW_RULE_KEYS = {"rule_new_window", "rule_new_switch"}
+SCHEDULER_WAITS_S = 5.0  # the longest the embedded scheduler waits for the first paint
 CHUNK = 1000  # rows merged between two yields to the event loop (keys stay responsive)
 
 CONFIG_WARNING_S = 30  # a problem in the operator's file stays up long enough to be read
@@ -105,6 +106,7 @@ class FlowtuiApp(App[None]):
         self._table: FlowTable | None = None
         self._status: StatusBar | None = None
         self.loaded = False  # the first read of every account has been shown
+        self._scheduler_started = False
         self.planned: dict[FlowRef, State] = {}  # read-only: flows the scheduler would change
         self.show_counts()
 
@@ -127,7 +129,14 @@ class FlowtuiApp(App[None]):
         interval = max(self.control.config.settings.refresh.total_seconds(), 1.0)
         self.set_interval(interval, self._tick_refresh)
         self.set_interval(1.0, self._tick_clock)
-        if self.scheduler is not None:
+        self.set_timer(SCHEDULER_WAITS_S, self.start_scheduler)
+
+    def start_scheduler(self) -> None:
+        """Start the embedded scheduler once the table is first filled (or SCHEDULER_WAITS_S
+        after mount, if an account is slow): its start pass reads every account too, and
+        would otherwise compete with the first paint for the one interpreter."""
+        if self.scheduler is not None and not self._scheduler_started:
+            self._scheduler_started = True
             self.scheduler.start(self)
 
     async def on_unmount(self) -> None:
@@ -256,6 +265,7 @@ class FlowtuiApp(App[None]):
         self.table.show_rows(rows, snapshot.at, snapshot.errors, changed)
         self.loaded = True
         self.show_counts()
+        self.call_after_refresh(self.start_scheduler)  # after the first paint
         self.status.update_status(
             self.now(),
             refreshed=snapshot.at,
