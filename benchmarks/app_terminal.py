@@ -229,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     bench = Bench(SIZES[arguments.sizes])
     try:
-        print(text_table(measure(bench)))
+        rows = measure(bench)
+        print(text_table(rows))
+        for row in rows:
+            print(f"- {row.measure}: {row.note}")
     finally:
         bench.close()
     return 0
