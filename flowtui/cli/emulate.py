@@ -50,7 +50,6 @@ def limit_fields(runflow: str, retry_after: str, bitrix24: str) -> dict[str, Any
     return fields
 
 
-
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(

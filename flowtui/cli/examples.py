@@ -26,6 +26,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "audit": ("flowtui audit --since 1d --flow crm:517",),
     "calendar": ("flowtui calendar --days 14 --rule nightly > windows.ics",),
     "schema": ("flowtui schema > schedules.schema.json",),
+    "notify": ("flowtui notify test",),
+    "db": ("flowtui db upgrade",),
     "daemon": ("flowtui daemon --once --dry-run   # what the scheduler would change now",),
     "emulate": (
         "flowtui emulate --port 8765 --token demo-token  # as the example schedules.toml expects",

@@ -45,7 +45,7 @@ from flowtui.providers.base import (
 from flowtui.providers.bulk import converge_many
 from flowtui.providers.redaction import LOGGER_NAME, redact
 from flowtui.providers.registry import Environment, build_provider
-from flowtui.store import StoreError, StoreTarget
+from flowtui.store import Store, StoreError, StoreTarget
 
 JSON_HELP = (
     "With --json: one JSON object per flow and line, fields ref, account, flow_id, action, "
@@ -401,7 +401,7 @@ async def publish(session: Session, refs: Sequence[FlowRef]) -> list[Row]:
     return [rows[ref] for ref in refs]
 
 
-def was_published(store: SqliteStore, ref: FlowRef) -> bool:
+def was_published(store: Store, ref: FlowRef) -> bool:
     return any(record.result == "published" for record in store.audit(flow=ref, limit=50))
 
 

@@ -7,9 +7,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-import tomllib
 from pathlib import Path
 
 import httpx
