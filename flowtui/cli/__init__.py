@@ -3,6 +3,7 @@ only when it runs (flowtui.cli.lazy): start-up pays for what the command uses.""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -10,7 +11,6 @@ import click
 from flowtui.cli.context import CliContext, fail
 from flowtui.cli.examples import add_example
 from flowtui.cli.lazy import LazyCommand, LazyGroup
-from flowtui.store import StoreError
 
 _CONVERGE = "(converge: change only what differs, verify)."
 COMMANDS = {
@@ -80,7 +80,7 @@ COMMANDS = {
     "db": LazyCommand(
         "flowtui.cli.db",
         "db",
-        "Team mode's PostgreSQL store: create or migrate its schema, grant roles.",
+        "The team-mode database: create or migrate its schema, grant roles.",
     ),
     "calendar": LazyCommand(
         "flowtui.cli.calendar",
@@ -99,8 +99,13 @@ class _Main(LazyGroup):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except StoreError as exc:
-            fail(str(exc))
+        except Exception as exc:
+            # a StoreError exists only once a command imported the store: commands that
+            # never touch it (`--help`, `check`) do not pay for importing it here
+            records = sys.modules.get("flowtui.store.records")
+            if records is not None and isinstance(exc, records.StoreError):
+                fail(str(exc))
+            raise
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
