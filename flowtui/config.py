@@ -23,6 +23,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    ByteSize,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -39,7 +40,7 @@ from flowtui.crontab import CronError, WallCron
 from flowtui.durations import HINT as DURATION_HINT
 from flowtui.durations import format_duration, parse_duration
 from flowtui.model import FlowRef, State
-from flowtui.toml_positions import PositionIndex, index_positions
+from flowtui.toml_positions import PositionIndex, index_positions, too_deep
 
 SECRET_HINT = "put secrets in the environment and name the variable with token_env (or *_env)"
 SECRET_KEYS = frozenset(
@@ -134,13 +135,23 @@ def _zone(value: object) -> str:
 def _cron(value: object) -> str:
     if not isinstance(value, str):
         raise _invalid("a cron expression must be a string", CronError.hint)
+    problem = _cron_problem(value)
+    if problem is not None:
+        raise _invalid(*problem)
+    return value
+
+
+@functools.lru_cache(maxsize=16384)
+def _cron_problem(value: str) -> tuple[str, str] | None:
+    """What is wrong with a cron expression (message, hint), or None; remembered, since a
+    large file repeats the same few expressions many times."""
     try:
         cron = WallCron(value)
     except CronError as error:
-        raise _invalid(str(error), error.hint) from None
+        return str(error), error.hint
     if cron.next_fire(datetime(2000, 1, 1)) is None:
-        raise _invalid(f"cron {value!r} never fires", "check day-of-month against the month")
-    return value
+        return f"cron {value!r} never fires", "check day-of-month against the month"
+    return None
 
 
 def _weekday(value: object) -> str:
@@ -256,6 +267,10 @@ class Settings(_Model):
     )
     lease: Duration = Field(
         default=timedelta(seconds=15), description="Team mode leader lease, renewed every third"
+    )
+    # SPEC §4: the largest platform answer read, after decompression ("10MiB", "512KB", bytes)
+    max_response: ByteSize = Field(
+        default=ByteSize(10 * 1024 * 1024), ge=1024, description="Largest answer read (10MiB)"
     )
 
 
@@ -678,7 +693,12 @@ def examine(text: str, filename: str = "schedules.toml") -> tuple[Config, list[C
     only), so that checks across the file (flowtui.checks) still run. ConfigError only for a
     TOML syntax error, the one problem that hides all others."""
     try:
+        _refuse_deep_nesting(text, filename)
         raw = tomllib.loads(text)
+    except RecursionError:
+        _refuse_deep_nesting(text, filename, suspected=True)
+        problem = ConfigProblem(filename, 1, 1, "the file nests too deeply to read", DEEP_HINT)
+        raise ConfigError([problem]) from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         match = _TOML_AT.search(message)
@@ -787,6 +807,19 @@ def _resolves(ref: str, accounts: Collection[str], aliases: Mapping[str, str]) -
     except UnknownReference:
         return False
     return True
+
+
+DEEP_HINT = "flowtui's settings nest at most three levels"
+
+
+def _refuse_deep_nesting(text: str, filename: str, *, suspected: bool = False) -> None:
+    """ConfigError at the place where `text` nests deeper than any schedules.toml needs
+    (before tomllib, which is slow on very long dotted keys and recursive on arrays)."""
+    found = too_deep(text, suspected=suspected)
+    if found is not None:
+        (line, column), what = found
+        problem = ConfigProblem(filename, line, column, what, DEEP_HINT)
+        raise ConfigError([problem]) from None
 
 
 def load_config(path: Path) -> Config:

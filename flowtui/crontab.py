@@ -14,8 +14,10 @@ stepping a general-purpose trigger minute by minute was the cost of `plan` on ma
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, time, timedelta
 
+MINUTES_PER_DAY = 24 * 60
 _DAY_CACHE_LIMIT = 20_000  # days of fire times kept per expression
 _SEARCH_DAYS = 8 * 366 + 2  # the longest gap between fires: Feb 29 across a skipped leap
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -139,6 +141,20 @@ class WallCron:
                         return fire
             day += timedelta(days=1)
         return None
+
+    def times_of_day(self) -> tuple[int, ...]:
+        """The minutes after midnight at which it fires on any day it fires (ascending)."""
+        return tuple(moment.hour * 60 + moment.minute for moment in self._times)
+
+    def shortest_day_gap(self, after: datetime, days: int) -> int | None:
+        """The fewest days between two consecutive days it fires on, among the first `days`
+        such days after `after`; None if it fires on fewer than two."""
+        found: list[date] = []
+        fire = self.next_fire(after)
+        while fire is not None and len(found) < days:
+            found.append(fire.date())
+            fire = self.next_fire(datetime.combine(fire.date(), time.max))
+        return min(((b - a).days for a, b in itertools.pairwise(found)), default=None)
 
     def fires(self, start: datetime, end: datetime) -> list[datetime]:
         """Wall times in `[start, end)` (naive)."""

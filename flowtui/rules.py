@@ -43,7 +43,7 @@ from flowtui.config import (
     MaintenanceRule,
     Rule,
 )
-from flowtui.crontab import WallCron
+from flowtui.crontab import MINUTES_PER_DAY, WallCron
 from flowtui.durations import format_duration
 from flowtui.model import FlowRef, State
 
@@ -820,10 +820,27 @@ def next_transition(
 # -- static conflicts ------------------------------------------------------------------
 
 
-def _overlap(first: FlowKey, second: FlowKey) -> bool:
-    if isinstance(first, AccountWildcard) or isinstance(second, AccountWildcard):
-        return first.account == second.account
-    return first == second
+class _Governed:
+    """Flow keys seen so far, each with a tag, answering "which of them overlap this key?"
+    without comparing every pair: `account:*` overlaps every key of its account."""
+
+    def __init__(self) -> None:
+        self._exact: dict[FlowRef, list[int]] = {}
+        self._wildcards: dict[str, list[int]] = {}
+        self._by_account: dict[str, list[int]] = {}
+
+    def add(self, key: FlowKey, tag: int) -> None:
+        if isinstance(key, AccountWildcard):
+            self._wildcards.setdefault(key.account, []).append(tag)
+        else:
+            self._exact.setdefault(key, []).append(tag)
+        self._by_account.setdefault(key.account, []).append(tag)
+
+    def overlapping(self, key: FlowKey) -> list[int]:
+        """Tags of the keys added so far that name a flow `key` names too, in order added."""
+        if isinstance(key, AccountWildcard):
+            return self._by_account.get(key.account, [])
+        return sorted(self._exact.get(key, []) + self._wildcards.get(key.account, []))
 
 
 def _refs(config: Config, kind: str, index: int, group: str) -> list[tuple[Path, FlowKey]]:
@@ -833,27 +850,43 @@ def _refs(config: Config, kind: str, index: int, group: str) -> list[tuple[Path,
     ]
 
 
-def _period(cron: WallCron, reference: datetime, samples: int = 60) -> timedelta | None:
-    """The shortest gap between consecutive fires among the first `samples` after
-    `reference` (wall clock), or None if it fires less than twice."""
-    fires = []
-    fire = cron.next_fire(reference)
-    while fire is not None and len(fires) < samples:
-        fires.append(fire)
-        fire = cron.next_fire(fire)
-    return min((b - a for a, b in itertools.pairwise(fires)), default=None)
+PERIOD_SAMPLES = 60  # firing days looked at to find the shortest gap between two of them
+_MINUTE = timedelta(minutes=1)
+
+
+def _gap_shorter_than(expression: str, reference: datetime, length: timedelta) -> timedelta | None:
+    """The shortest time between two consecutive starts of a cron, if `length` exceeds it.
+
+    A day's start times come from the cron's fields, so only the gap across nights needs the
+    days it fires on — sampled (the first PERIOD_SAMPLES after `reference`), and only when
+    a window of `length` could outlast a night: few rules need it, none cost more."""
+    cron = _cron(expression)
+    times = cron.times_of_day()
+    span = times[-1] - times[0]
+    within = min((b - a for a, b in itertools.pairwise(times)), default=None)
+    across = MINUTES_PER_DAY - span  # from a day's last start to the next day's first
+    if length <= min(within or across, across) * _MINUTE:
+        return None
+    day_gap = cron.shortest_day_gap(reference, PERIOD_SAMPLES)
+    candidates = [within, day_gap and day_gap * MINUTES_PER_DAY - span]
+    found = [gap for gap in candidates if gap is not None]
+    period = min(found) * _MINUTE if found else None
+    return period if period is not None and length > period else None
 
 
 def conflicts(config: Config, reference: datetime | None = None) -> list[ConfigProblem]:
     """Problems no single key shows: a flow in both groups of a switch, two switches
     governing one flow, a window longer than its period. (Unknown accounts and aliases are
-    already refused by `parse_config`.) `reference` anchors the period sampling."""
+    already refused by `parse_config`.) `reference` anchors the sampling of firing days.
+    Linear in the rules and their flows (plus one problem per conflicting pair)."""
     reference = reference or datetime(2026, 1, 1)
     problems = []
     for index, switch in enumerate(config.ab_switch):
-        group_a = _refs(config, "ab_switch", index, "a")
+        group_a = _Governed()
+        for _, key in _refs(config, "ab_switch", index, "a"):
+            group_a.add(key, 0)
         for path, key in _refs(config, "ab_switch", index, "b"):
-            if any(_overlap(key, other) for _, other in group_a):
+            if group_a.overlapping(key):
                 problems.append(
                     config.problem(
                         path,
@@ -867,16 +900,26 @@ def conflicts(config: Config, reference: datetime | None = None) -> list[ConfigP
         for group in ("a", "b")
         for path, key in _refs(config, "ab_switch", index, group)
     ]
-    for (first, _, key), (second, path, other) in itertools.combinations(switch_refs, 2):
-        if first != second and _overlap(key, other):
-            problems.append(
-                config.problem(
-                    path,
-                    f"{other} is governed by two switches: {config.ab_switch[first].name!r}"
-                    f" and {config.ab_switch[second].name!r}",
-                    "let one A/B switch govern each flow",
-                )
+    seen = _Governed()
+    pairs = []
+    for later, (second, _, key) in enumerate(switch_refs):
+        pairs += [
+            (earlier, later)
+            for earlier in seen.overlapping(key)
+            if switch_refs[earlier][0] != second
+        ]
+        seen.add(key, later)
+    for earlier, later in sorted(pairs):
+        first, (second, path, other) = switch_refs[earlier][0], switch_refs[later]
+        problems.append(
+            config.problem(
+                path,
+                f"{other} is governed by two switches: {config.ab_switch[first].name!r}"
+                f" and {config.ab_switch[second].name!r}",
+                "let one A/B switch govern each flow",
             )
+        )
+    gaps: dict[tuple[str, timedelta], timedelta | None] = {}
     for kind, key_cron, key_length in (
         ("maintenance", "cron", "duration"),
         ("ab_switch", "b_cron", "b_duration"),
@@ -885,8 +928,10 @@ def conflicts(config: Config, reference: datetime | None = None) -> list[ConfigP
             expression, length = getattr(rule, key_cron), getattr(rule, key_length)
             if expression is None or length is None:
                 continue
-            period = _period(_cron(expression), reference)
-            if period is not None and length > period:
+            if (expression, length) not in gaps:
+                gaps[expression, length] = _gap_shorter_than(expression, reference, length)
+            period = gaps[expression, length]
+            if period is not None:
                 problems.append(
                     config.problem(
                         (kind, index, key_length),

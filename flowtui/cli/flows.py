@@ -115,7 +115,9 @@ class Session:
         self.state_dir: Path = obj.state_dir or (
             Path(configured) if configured else obj.resolved_state_dir()
         )
-        self.env = Environment(state_dir=self.state_dir)
+        self.env = Environment(
+            state_dir=self.state_dir, max_response=self.config.settings.max_response
+        )
         self.providers: dict[str, Provider] = {}
 
     def refuse_if_read_only(self) -> None:

@@ -395,7 +395,12 @@ class Scheduler:
         return stamp is not None and stamp != self._file_stamp
 
     def _build(self, config: Config) -> tuple[dict[str, Provider], dict[str, ProviderError]]:
-        env = Environment(state_dir=self.state_dir, env=self._env, retry=self._retry)
+        env = Environment(
+            state_dir=self.state_dir,
+            env=self._env,
+            retry=self._retry,
+            max_response=config.settings.max_response,
+        )
         providers, errors = build_providers(config.accounts, env)
         self._providers = providers
         return providers, errors

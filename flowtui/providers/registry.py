@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowtui.providers.answers import DEFAULT_MAX_RESPONSE
 from flowtui.providers.base import MissingSecret, Provider, ProviderError
 from flowtui.providers.bitrix24 import Bitrix24Provider
 from flowtui.providers.bitrix24 import classify as bitrix_classify
@@ -26,6 +27,7 @@ class Environment:
     state_dir: Path | None = None
     env: Mapping[str, str] | None = field(default=None, repr=False)  # holds secrets
     retry: RetryPolicy | None = None
+    max_response: int = DEFAULT_MAX_RESPONSE  # settings.max_response
 
     def secret(self, account: str, variable: str | None, role: str, *, whole: bool = True) -> str:
         """The variable's value, registered for redaction unless `whole` is False (a
@@ -52,6 +54,7 @@ def _transport(account: Any, base_url: str, env: Environment, **kwargs: Any) -> 
         timeout=account.timeout.total_seconds(),
         concurrency=account.concurrency,
         retry=env.retry,
+        max_response=env.max_response,
         **kwargs,
     )
 

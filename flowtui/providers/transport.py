@@ -29,6 +29,16 @@ from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from flowtui.providers import observers
+from flowtui.providers.answers import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_RESPONSE,
+    AnswerTooLarge,
+    AnswerTooSlow,
+    NestedTooDeep,
+    UnreadableEncoding,
+    answer,
+    read_capped,
+)
 from flowtui.providers.base import (
     AuthError,
     Conflict,
@@ -161,16 +171,23 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         http_transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_response: int = DEFAULT_MAX_RESPONSE,
     ) -> None:
         install_log_redaction()
+        default_headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "User-Agent": "flowtui/0.1",
+        }
         self._client = httpx.AsyncClient(
             base_url=base_url,
             verify=shared_tls(),
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            headers={"Accept": "application/json", "User-Agent": "flowtui/0.1", **(headers or {})},
+            headers={**default_headers, **(headers or {})},
             transport=http_transport,
         )
+        self._max_response = max_response
         self._slots = asyncio.Semaphore(concurrency)
         self._limiter = leaky_bucket(rate, burst) if rate else None
         self.retry = retry or RetryPolicy()
@@ -259,7 +276,13 @@ class Transport:
         async with self._slots:
             try:
                 response = await self._send(method, url, params, json, headers)
-            except TimeoutError:
+            except AnswerTooLarge as exc:
+                if idempotent:
+                    raise PlatformError(f"{where}: {exc}") from None
+                raise OutcomeUnknown(f"{where}: {exc}; outcome unknown") from None
+            except UnreadableEncoding as exc:
+                raise PlatformError(f"{where}: {exc}") from None
+            except (TimeoutError, AnswerTooSlow):
                 error = f"{where}: no complete answer within {self._deadline:g}s"
                 if idempotent:
                     raise _Retry(Transient(error), status="timeout") from None
@@ -302,18 +325,37 @@ class Transport:
         json: Any,
         headers: Mapping[str, str] | None,
     ) -> httpx.Response:
-        """One exchange within the deadline, told to the observers (flowtui.ops.metrics)."""
+        """One exchange within the deadline and `max_response`, told to the observers
+        (flowtui.ops.metrics)."""
         try:
             async with asyncio.timeout(self._deadline):
-                response = await self._client.request(
-                    method, url, params=params, json=json, headers=headers
-                )
+                response = await self._fetch(method, url, params, json, headers)
         except Exception as exc:  # counted, then handled by the caller
-            status = "timeout" if isinstance(exc, TimeoutError) else "error"
-            observers.requested(self.account, status)
+            timed_out = isinstance(exc, TimeoutError | AnswerTooSlow)
+            observers.requested(self.account, "timeout" if timed_out else "error")
             raise
         observers.requested(self.account, str(response.status_code))
         return response
+
+    async def _fetch(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        """Send and read the whole answer; AnswerTooLarge past `max_response`, AnswerTooSlow
+        past the deadline even while data keeps arriving without a pause."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self._deadline
+        request = self._client.build_request(method, url, params=params, json=json, headers=headers)
+        streamed = await self._client.send(request, stream=True)
+        try:
+            body = await read_capped(streamed, self._max_response, lambda: loop.time() > give_up)
+        finally:
+            await streamed.aclose()
+        return answer(streamed, body)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -323,6 +365,8 @@ def json_body(response: httpx.Response) -> Any:
     """The decoded JSON body, or a PlatformError naming the status when it is not JSON."""
     try:
         return response.json()
+    except NestedTooDeep as exc:
+        raise PlatformError(f"unreadable answer (HTTP {response.status_code}): {exc}") from None
     except ValueError:
         raise PlatformError(f"unreadable answer (HTTP {response.status_code}, not JSON)") from None
 

@@ -83,7 +83,9 @@ class Control:
         self.clock = clock
         self.read_only = read_only or config.settings.read_only
         self.changed_by = f"tui:{user or getpass.getuser()}"
-        self.env = env or Environment(state_dir=state_dir)
+        self.env = env or Environment(
+            state_dir=state_dir, max_response=config.settings.max_response
+        )
         self.providers: dict[str, Provider]
         self.providers, build_errors = build_providers(config.accounts, self.env)
         self.build_errors = {name: str(error) for name, error in build_errors.items()}

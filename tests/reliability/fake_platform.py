@@ -1,6 +1,7 @@
 """A tiny Starlette app on loopback standing in for one Diga account that answers badly:
-HTML error pages, truncated JSON, wrong types, missing fields, huge bodies, a body that
-trickles in a byte at a time (slow loris), or a 401 that quotes the token it was sent.
+HTML error pages, truncated JSON, wrong types, missing fields, huge bodies, a gzip bomb,
+JSON nested 200,000 deep, a body that trickles in a byte at a time (slow loris), or a 401
+that quotes the token it was sent.
 The emulator stays faithful; this one lies.
 
 `Misbehaving.mode` picks the garbage and `Misbehaving.on` whether reads ("read"), writes
@@ -14,6 +15,7 @@ import asyncio
 import json
 import socket
 import threading
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +29,9 @@ from starlette.routing import Route
 
 FLOW_IDS = ("wf_a", "wf_b")
 HUGE_BYTES = 20 * 1024 * 1024
+MIB = 1024 * 1024
+BOMB_BYTES = 2 * 1024 * MIB  # what the bomb expands to; about 2 MB on the wire
+DEEP = 200_000  # `[` after `[`
 TRICKLE_S = 0.05  # one byte this often: each read is quick, the whole answer never ends
 
 
@@ -41,6 +46,24 @@ async def _trickle() -> AsyncIterator[bytes]:
         yield b"x"
 
 
+def gzip_bomb(expanded: int) -> Iterator[bytes]:
+    """A valid gzip stream of `expanded` zero bytes (about 1000:1), compressed only as fast
+    as it is read, so a client that stops early costs the server little."""
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(MIB)
+    for _ in range(expanded // MIB):
+        yield squeeze.compress(block)
+    yield squeeze.flush()
+
+
+def filler(size: int) -> Iterator[bytes]:
+    """`size` bytes of JSON-ish filler, a megabyte at a time, never held whole."""
+    yield b"["
+    for _ in range(size // MIB):
+        yield b"0," * (MIB // 2)
+    yield b"0]"
+
+
 ECHO = "echoes the token"  # answers 401 quoting the Authorization header it was sent
 GARBAGE = {
     "html": lambda: Response("<html><h1>502 Bad Gateway</h1></html>", 200, media_type="text/html"),
@@ -53,6 +76,15 @@ GARBAGE = {
     "missing fields": lambda: JSONResponse({"name": "a flow"}),
     "huge": lambda: Response(b"[" + b"0," * (HUGE_BYTES // 2) + b"0]", 200),
     "slow loris": lambda: StreamingResponse(_trickle(), media_type="application/json"),
+    "deep json": lambda: Response(b"[" * DEEP, 200, media_type="application/json"),
+}
+FLOOD_BYTES = 300 * MIB
+# answers that would cost a careless client gigabytes: streamed, never built whole here
+FLOODS = {
+    "300 MB": lambda: StreamingResponse(filler(FLOOD_BYTES), media_type="application/json"),
+    "gzip bomb": lambda: StreamingResponse(
+        gzip_bomb(BOMB_BYTES), media_type="application/json", headers={"Content-Encoding": "gzip"}
+    ),
 }
 
 
@@ -69,7 +101,7 @@ class Misbehaving:
         if self.mode == ECHO:  # a platform careless enough to repeat the credential it got
             said = request.headers.get("authorization", "")
             return JSONResponse({"message": f"token rejected: {said}", "detail": said}, 401)
-        return GARBAGE[self.mode]()
+        return {**GARBAGE, **FLOODS}[self.mode]()
 
     async def list(self, request: Request) -> Response:
         page = [_flow(i, s) for i, s in self.status.items()]

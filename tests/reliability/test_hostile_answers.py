@@ -1,0 +1,121 @@
+"""A platform answer too big, too compressed or nested too deep costs one clear line for
+its account: never gigabytes of memory, never a deadline overrun, never a traceback
+(SPEC §4: `settings.max_response`, 10 MiB by default, measured after decompression)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from polling import wait_for
+
+from flowtui.cli import main
+
+from .fake_platform import FLOW_IDS, Misbehaving, serve
+
+TIMEOUT_S = 2.0  # the account's timeout; the whole-answer deadline is three of them
+PEAK_MB = 150  # `flowtui ls` itself needs about 60 MB; before the cap it took 900-2100 MB
+TOKEN = "hostile-answer-token"
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[Misbehaving, str]]:
+    platform = Misbehaving(on=("read",))
+    with serve(platform) as url:
+        yield platform, url
+
+
+def config_for(tmp_path: Path, url: str, settings: str = "") -> list[str]:
+    config = tmp_path / "schedules.toml"
+    config.write_text(f"""
+[settings]
+timezone = "UTC"
+{settings}
+
+[accounts.fake]
+kind = "diga"
+base_url = "{url}"
+token_env = "FAKE_TOKEN"
+timeout = "{TIMEOUT_S:g}s"
+""")
+    return ["--config", str(config), "--state-dir", str(tmp_path / "state")]
+
+
+def run_measured(args: list[str]) -> tuple[int, str, float, float]:
+    """Run `flowtui ARGS` in a child process: exit code, stderr, seconds, peak RSS in MB."""
+    env = {**os.environ, "FAKE_TOKEN": TOKEN}
+    with open(os.devnull, "wb") as devnull, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "flowtui", *args], env=env, stdout=devnull, stderr=err
+        )
+        try:
+            _, status, usage = wait_for(
+                lambda: (found := os.wait4(child.pid, os.WNOHANG))[0] and found,
+                "flowtui to finish",
+                timeout=60,
+            )
+        except AssertionError:
+            os.kill(child.pid, signal.SIGKILL)
+            os.wait4(child.pid, 0)
+            raise
+        finally:
+            child.returncode = -1  # reaped here, not by Popen
+        seconds = time.monotonic() - started
+        err.seek(0)
+        stderr = err.read().decode()
+    return os.waitstatus_to_exitcode(status), stderr, seconds, usage.ru_maxrss / 1024
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["300 MB", "gzip bomb"])
+def test_an_answer_past_the_cap_is_one_line_in_bounded_memory_and_time(
+    tmp_path: Path, fake: tuple[Misbehaving, str], mode: str
+) -> None:
+    platform, url = fake
+    platform.mode = mode
+    code, stderr, seconds, peak_mb = run_measured([*config_for(tmp_path, url), "ls"])
+    assert code == 1
+    assert "Traceback" not in stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1
+    assert "fake" in lines[0]
+    assert "answer larger than 10 MiB (settings.max_response)" in lines[0]
+    assert seconds < 3 * TIMEOUT_S
+    assert peak_mb < PEAK_MB
+
+
+def test_the_cap_is_a_setting(tmp_path: Path, fake: tuple[Misbehaving, str]) -> None:
+    platform, url = fake
+    platform.mode = "huge"  # 20 MiB of JSON: over the default cap, under this one
+    args = config_for(tmp_path, url, 'max_response = "64MiB"')
+    result = CliRunner().invoke(main, [*args, "ls"], env={"FAKE_TOKEN": TOKEN})
+    assert "larger than" not in result.output
+    args = config_for(tmp_path, url, 'max_response = "1MiB"')
+    result = CliRunner().invoke(main, [*args, "ls"], env={"FAKE_TOKEN": TOKEN})
+    assert result.exit_code == 1
+    assert "answer larger than 1 MiB (settings.max_response)" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["ls"], ["disable", f"fake:{FLOW_IDS[0]}", "--yes"]])
+def test_json_nested_200000_deep_is_one_line(
+    tmp_path: Path, fake: tuple[Misbehaving, str], command: list[str]
+) -> None:
+    platform, url = fake
+    platform.mode = "deep json"
+    result = CliRunner().invoke(
+        main, [*config_for(tmp_path, url), *command], env={"FAKE_TOKEN": TOKEN}
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 1
+    said = [line for line in result.output.splitlines() if "fake" in line]
+    assert len(said) == 1  # (`ls` still prints the header of its empty table)
+    assert "answer nested too deeply to read" in said[0]
