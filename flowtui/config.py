@@ -32,6 +32,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -41,6 +42,7 @@ from flowtui.durations import HINT as DURATION_HINT
 from flowtui.durations import format_duration, parse_duration
 from flowtui.model import FlowRef, State
 from flowtui.toml_positions import PositionIndex, index_positions, too_deep
+from flowtui.urls import PLAIN_HTTP_HINT, plain_http_host
 
 SECRET_HINT = "put secrets in the environment and name the variable with token_env (or *_env)"
 SECRET_KEYS = frozenset(
@@ -277,6 +279,20 @@ class Settings(_Model):
 class _AccountBase(_Model):
     concurrency: int = Field(8, ge=1, description="Requests in flight at most")
     timeout: Duration = Field(timedelta(seconds=10), description="Per request")
+    allow_plain_http: bool = Field(
+        False, description="Allow http:// to a host other than loopback (SPEC §4)"
+    )
+
+    @field_validator("base_url", "oauth_url", check_fields=False)
+    @classmethod
+    def _no_plain_http(cls, value: str | None, info: ValidationInfo) -> str | None:
+        host = plain_http_host(value) if isinstance(value, str) else None
+        if host is not None and not info.data.get("allow_plain_http"):
+            raise _invalid(
+                f"{info.field_name} sends credentials unencrypted (plain http:// to {host})",
+                PLAIN_HTTP_HINT,
+            )
+        return value
 
     def secret_envs(self) -> dict[str, str]:
         """Role → name of the environment variable holding that secret (set ones only)."""

@@ -55,6 +55,7 @@ def _transport(account: Any, base_url: str, env: Environment, **kwargs: Any) -> 
         concurrency=account.concurrency,
         retry=env.retry,
         max_response=env.max_response,
+        allow_plain_http=account.allow_plain_http,
         **kwargs,
     )
 

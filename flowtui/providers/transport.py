@@ -49,7 +49,13 @@ from flowtui.providers.base import (
     RateLimited,
     Transient,
 )
-from flowtui.providers.redaction import LOGGER_NAME, install_log_redaction, redact
+from flowtui.providers.redaction import (
+    LOGGER_NAME,
+    install_log_redaction,
+    redact,
+    register_url_credentials,
+)
+from flowtui.urls import plain_http_host
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -172,8 +178,16 @@ class Transport:
         http_transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_response: int = DEFAULT_MAX_RESPONSE,
+        allow_plain_http: bool = True,
     ) -> None:
         install_log_redaction()
+        register_url_credentials(base_url)
+        host = plain_http_host(base_url)
+        if host is not None and not allow_plain_http:
+            raise PlatformError(
+                f"refusing plain http:// to {host}: credentials would travel unencrypted"
+                " (use https://, or set allow_plain_http = true for this account)"
+            )
         default_headers = {
             "Accept": "application/json",
             "Accept-Encoding": ACCEPT_ENCODING,
