@@ -271,7 +271,10 @@ class Settings(_Model):
         default=timedelta(seconds=15), description="Team mode leader lease, renewed every third"
     )
     # SPEC §4: the largest platform answer read, after decompression ("10MiB", "512KB", bytes)
-    max_response: ByteSize = Field(
+    max_response: Annotated[
+        ByteSize,
+        WithJsonSchema({"type": ["string", "integer"], "examples": ["10MiB", "512KB", 1048576]}),
+    ] = Field(
         default=ByteSize(10 * 1024 * 1024), ge=1024, description="Largest answer read (10MiB)"
     )
 

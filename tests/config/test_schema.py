@@ -40,6 +40,7 @@ EXAMPLE = ROOT / "schedules.toml"
 EVERY_OTHER_KEY = """\
 [settings]
 state_dir = "/var/lib/flowtui"
+max_response = "10MiB"
 
 [accounts.ops]
 kind = "gassapi"
@@ -47,11 +48,19 @@ base_url = "https://gass.example.com/gassapi2/backend/"
 token_env = "GASS_TOKEN"
 toggle_only = true
 concurrency = 2
+allow_plain_http = false
 
 [accounts.support]
 kind = "diga"
 token_env = "DIGA_API_KEY"
 concurrency = 2
+allow_plain_http = false
+
+[accounts.lab]
+kind = "runflow"
+base_url = "http://10.0.0.5/runflow"
+token_env = "RUNFLOW_LAB_KEY"
+allow_plain_http = true
 
 [accounts.portal]
 kind = "bitrix24"
@@ -63,6 +72,7 @@ client_secret_env = "B24_CLIENT_SECRET"
 oauth_url = "https://oauth.bitrix.info/oauth/token/"
 flow_ids = [1]
 concurrency = 1
+allow_plain_http = false
 
 [keys]
 enable = "E"
