@@ -43,8 +43,9 @@ from flowtui.providers.base import (
     unknown_reason,
 )
 from flowtui.providers.bulk import converge_many
+from flowtui.providers.clients import AccountClients
 from flowtui.providers.redaction import LOGGER_NAME, redact
-from flowtui.providers.registry import Environment, build_provider
+from flowtui.providers.registry import Environment
 from flowtui.store import Store, StoreError, StoreTarget
 
 JSON_HELP = (
@@ -115,10 +116,9 @@ class Session:
         self.state_dir: Path = obj.state_dir or (
             Path(configured) if configured else obj.resolved_state_dir()
         )
-        self.env = Environment(
-            state_dir=self.state_dir, max_response=self.config.settings.max_response
-        )
-        self.providers: dict[str, Provider] = {}
+        env = Environment(state_dir=self.state_dir, max_response=self.config.settings.max_response)
+        self.clients = AccountClients(env, self.config.accounts)
+        self.providers: dict[str, Provider] = {}  # the accounts this command uses
 
     def refuse_if_read_only(self) -> None:
         if self.config.settings.read_only:
@@ -127,9 +127,7 @@ class Session:
     def connect(self, account: str) -> Provider:
         """The provider of a configured `account`; MissingSecret names a missing variable."""
         if account not in self.providers:
-            self.providers[account] = build_provider(
-                account, self.config.accounts[account], self.env
-            )
+            self.providers[account] = self.clients.get(account)
         return self.providers[account]
 
     def provider(self, account: str) -> Provider:
@@ -142,7 +140,7 @@ class Session:
             fail(str(exc))
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(p.aclose() for p in self.providers.values()))
+        await self.clients.aclose()
 
     def run(self, work: Callable[[], Awaitable[int]]) -> int:
         async def guarded() -> int:

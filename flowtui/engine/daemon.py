@@ -44,8 +44,9 @@ from flowtui.engine.leadership import Leadership
 from flowtui.engine.lock import LockHeld, SchedulerLock
 from flowtui.engine.reconcile import Action, Reconciler, Report, merge_reports
 from flowtui.providers.base import Provider, ProviderError
+from flowtui.providers.clients import AccountClients
 from flowtui.providers.redaction import LOGGER_NAME
-from flowtui.providers.registry import Environment, build_providers
+from flowtui.providers.registry import Environment
 from flowtui.providers.transport import RetryPolicy
 from flowtui.rules import conflicts
 from flowtui.store import Store, StoreError, StoreTarget, open_store, store_target
@@ -90,6 +91,7 @@ class Scheduler:
         retry: RetryPolicy | None = None,
         dry_run: bool = False,
         first_retry: timedelta = RETRY_FIRST,
+        clients: AccountClients | None = None,
     ) -> None:
         self.config_path = config_path
         self.bus = bus or EventBus()
@@ -102,7 +104,8 @@ class Scheduler:
         self._wakes: set[asyncio.Task[None]] = set()
         self._lock: SchedulerLock | None = None
         self._store: Store | None = None
-        self._providers: dict[str, Provider] = {}
+        self._clients = clients  # shared with the app when given; else built and owned here
+        self._owns_clients = clients is None
         self._reconciler: Reconciler | None = None
         self._transition_job: str | None = None
         self._first_retry = self._retry_delay = first_retry
@@ -157,7 +160,7 @@ class Scheduler:
         except BaseException:
             await self.close()
             raise
-        providers, errors = self._build(config)
+        providers, errors = await self._build(config)
         self._reconciler = Reconciler(
             config,
             providers,
@@ -233,8 +236,8 @@ class Scheduler:
     async def close(self) -> None:
         """Release providers, store and lock (what `open` took)."""
         self._closed = True
-        providers, self._providers = self._providers, {}
-        await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)
+        if self._owns_clients and self._clients is not None:
+            await self._clients.aclose()
         await self._leave_election()
         if self._store is not None:
             self._store.close()
@@ -394,16 +397,17 @@ class Scheduler:
         stamp = self._stamp()
         return stamp is not None and stamp != self._file_stamp
 
-    def _build(self, config: Config) -> tuple[dict[str, Provider], dict[str, ProviderError]]:
-        env = Environment(
-            state_dir=self.state_dir,
-            env=self._env,
-            retry=self._retry,
-            max_response=config.settings.max_response,
-        )
-        providers, errors = build_providers(config.accounts, env)
-        self._providers = providers
-        return providers, errors
+    async def _build(self, config: Config) -> tuple[dict[str, Provider], dict[str, ProviderError]]:
+        if self._clients is None:
+            env = Environment(
+                state_dir=self.state_dir,
+                env=self._env,
+                retry=self._retry,
+                max_response=config.settings.max_response,
+            )
+            self._clients = AccountClients(env)
+        await self._clients.update(config.accounts)  # closes removed or changed accounts
+        return self._clients.providers, self._clients.errors
 
     async def reload(self) -> bool:
         """Re-read the file (SIGHUP, or a changed file at resync). If it fails the checks,
@@ -420,10 +424,8 @@ class Scheduler:
         await self._lanes.drain()  # no lane runs on the old rules while they are swapped
         if self._reconciler is None or self._closed:
             return False
-        old = self._providers
-        providers, errors = self._build(config)
+        providers, errors = await self._build(config)  # closes removed or changed accounts
         self._reconciler.update(config, providers, errors)
-        await asyncio.gather(*(p.aclose() for p in old.values()), return_exceptions=True)
         self.bus.publish(ConfigReloaded(True, f"config reloaded: {len(config.rules)} rules", now))
         if self.paused:  # act on the new rules when resumed
             self._plan_wakeup()

@@ -42,6 +42,7 @@ from flowtui.providers.base import (
     ProviderError,
     outcome_summary,
 )
+from flowtui.providers.clients import close_all
 from flowtui.store import StoreError
 from flowtui.tui.change_text import changes_nothing, in_app_words, question
 from flowtui.tui.commands import FlowCommands
@@ -549,7 +550,8 @@ class FlowtuiApp(App[None]):
 
     def config_saved(self, config: Config) -> None:
         """The rule editor wrote a new configuration: use it from now on."""
-        self.control.config = config
+        retired = self.control.use_config(config)
+        self.run_worker(close_all(retired), group="retired-clients", exit_on_error=False)
         if self.scheduler is not None:
             self.run_worker(self.scheduler.reload(), group="scheduler-reload", exit_on_error=False)
         self.request_refresh()

@@ -18,7 +18,8 @@ from flowtui.config import Config
 from flowtui.engine.reconcile import overrides_from
 from flowtui.model import FlowRef, State
 from flowtui.providers.base import ChangeResult, Flow, Provider, ProviderError, unknown_reason
-from flowtui.providers.registry import Environment, build_providers
+from flowtui.providers.clients import AccountClients
+from flowtui.providers.registry import Environment
 from flowtui.rules import OVERRIDE, Schedule
 from flowtui.store import AuditRecord, OverrideRecord, SqliteStore
 from flowtui.tui.governance import (
@@ -64,7 +65,8 @@ class Snapshot:
 
 
 class Control:
-    """Config, providers and store for one app session; `aclose()` releases them."""
+    """Config, the process's account clients and the store for one app session;
+    `aclose()` releases them (the embedded scheduler shares `clients`, never closes them)."""
 
     def __init__(
         self,
@@ -73,6 +75,7 @@ class Control:
         state_dir: Path,
         config_path: Path | None = None,
         env: Environment | None = None,
+        clients: AccountClients | None = None,
         clock: Clock = utc_now,
         user: str | None = None,
         read_only: bool = False,
@@ -83,15 +86,27 @@ class Control:
         self.clock = clock
         self.read_only = read_only or config.settings.read_only
         self.changed_by = f"tui:{user or getpass.getuser()}"
-        self.env = env or Environment(
-            state_dir=state_dir, max_response=config.settings.max_response
+        self.clients = clients or AccountClients(
+            env or Environment(state_dir=state_dir, max_response=config.settings.max_response)
         )
-        self.providers: dict[str, Provider]
-        self.providers, build_errors = build_providers(config.accounts, self.env)
-        self.build_errors = {name: str(error) for name, error in build_errors.items()}
+        self.clients.replace(config.accounts)
         self.store = SqliteStore.in_dir(state_dir)
         self.known: dict[str, list[str]] = {}
         self.governance_cache = GovernanceCache()
+
+    @property
+    def providers(self) -> dict[str, Provider]:
+        return self.clients.providers
+
+    @property
+    def build_errors(self) -> dict[str, str]:
+        return {name: str(error) for name, error in self.clients.errors.items()}
+
+    def use_config(self, config: Config) -> list[Provider]:
+        """A saved configuration from now on; returns the providers of its removed or
+        changed accounts, for the caller to close (`close_all`) off this call."""
+        self.config = config
+        return self.clients.replace(config.accounts)
 
     def kind(self, account: str) -> str:
         return self.config.accounts[account].kind
@@ -219,7 +234,7 @@ class Control:
         return self.store.audit(flow=flow, limit=limit)
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(provider.aclose() for provider in self.providers.values()))
+        await self.clients.aclose()
         self.store.close()
 
 

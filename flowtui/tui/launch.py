@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from flowtui.config import load_config
+from flowtui.providers.clients import AccountClients
 from flowtui.providers.registry import Environment
 from flowtui.tui.app import FlowtuiApp
 from flowtui.tui.control import Clock, Control, utc_now
@@ -22,20 +24,27 @@ def build_app(
     scheduler: bool = True,
 ) -> FlowtuiApp:
     """The app on `config_path`; ConfigError (every problem located) when it is invalid.
-    With `scheduler`, the app runs the scheduler in-process when it can take the lock."""
+    With `scheduler`, the app runs the scheduler in-process when it can take the lock.
+    The app and its scheduler share one client stack per account."""
     config = load_config(config_path)
+    limit = config.settings.max_response
+    env = (
+        replace(env, state_dir=env.state_dir or state_dir)
+        if env
+        else Environment(state_dir, max_response=limit)
+    )
+    clients = AccountClients(env, config.accounts)
     control = Control(
         config,
         config_path=config_path,
         state_dir=state_dir,
-        env=env,
+        clients=clients,
         clock=clock,
         read_only=read_only,
     )
     link = None
     if scheduler:
-        retry = env.retry if env else None
         link = SchedulerLink(
-            config_path, state_dir, clock=clock, retry=retry, read_only=control.read_only
+            config_path, state_dir, clients=clients, clock=clock, read_only=control.read_only
         )
     return FlowtuiApp(control, link)

@@ -16,7 +16,7 @@ from flowtui.engine.events import Event, EventBus, PassCompleted, SchedulerState
 from flowtui.engine.lock import LockHeld
 from flowtui.ops.health import HealthTracker
 from flowtui.providers.base import ProviderError
-from flowtui.providers.transport import RetryPolicy
+from flowtui.providers.clients import AccountClients
 from flowtui.store import StoreError
 
 if TYPE_CHECKING:
@@ -50,8 +50,8 @@ class SchedulerLink:
         config_path: Path,
         state_dir: Path,
         *,
+        clients: AccountClients,
         clock: Callable[[], datetime],
-        retry: RetryPolicy | None = None,
         read_only: bool = False,
     ) -> None:
         self.bus = EventBus()
@@ -60,8 +60,9 @@ class SchedulerLink:
             state_dir,
             self.bus,
             _CallableClock(clock),
-            retry=retry,
+            retry=clients.env.retry,
             dry_run=read_only,
+            clients=clients,
         )
         self.embedded = False
         self.label = "starting"

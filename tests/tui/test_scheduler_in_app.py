@@ -13,13 +13,13 @@ from flowtui.model import State
 from tui.helpers import MakeApp, diga_flows, loaded, pick_diga, wait_for
 
 
-def window_now(flow_id: str) -> str:
+def window_now(flow_id: str, account: str = "support") -> str:
     """A one-off maintenance window open since a minute ago."""
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     return f"""
 [[maintenance]]
 name = "open-window"
-flows = ["support:{flow_id}"]
+flows = ["{account}:{flow_id}"]
 start = {start.isoformat()}
 end = {(start + timedelta(hours=1)).isoformat()}
 """
@@ -83,3 +83,26 @@ async def test_an_override_takes_effect_at_once(emu: Any, make_app: MakeApp) -> 
         await wait_for(pilot, lambda: diga_flows(emu)[flow_id]["status"] == "DISABLED", "it")
         await wait_for(pilot, lambda: app.rows[key].state is State.DISABLED, "the row")
         assert app.control.audit(flow=app.rows[key].ref)[0].changed_by.startswith("scheduler:")
+
+
+async def test_the_app_and_its_scheduler_share_one_client_per_account(
+    emu: Any, make_app: MakeApp
+) -> None:
+    """Both read GASSAPI with an expired token: one refresh (refresh tokens are single-use),
+    and neither side fails."""
+    state = emu.state("gassapi")
+    member = {project["id"] for project in state["projects"] if project["member"]}
+    flow_id = next(flow["id"] for flow in state["flows"] if flow["project_id"] in member)
+    app = make_app(extra=window_now(flow_id, "ops"), settings='refresh = "1h"', scheduler=True)
+    emu.expire_tokens("gassapi")
+    emu.clear_requests()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot)
+        await wait_for(pilot, lambda: app.status.status.scheduler == "running", "the start")
+        assert app.scheduler is not None
+        report = app.scheduler.scheduler.last_report
+        assert report is not None
+        assert not any(o.failed for o in report.outcomes)
+        assert "ops" not in app.account_errors
+        refreshes = [r for r in emu.requests("gassapi") if "act=refresh" in r["query"]]
+        assert [r["status"] for r in refreshes] == [200]
