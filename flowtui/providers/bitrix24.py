@@ -76,6 +76,11 @@ def error_code(response: httpx.Response) -> str:
     return str(body.get("error", "")).upper() if isinstance(body, dict) else ""
 
 
+def expired(response: httpx.Response) -> bool:
+    """The OAuth access token has expired (401 `expired_token`): renew it."""
+    return response.status_code == 401 and error_code(response) == "EXPIRED_TOKEN"
+
+
 def classify(response: httpx.Response) -> Verdict:
     """`QUERY_LIMIT_EXCEEDED` is refused before execution; `OVERLOAD_LIMIT` is permanent."""
     if response.status_code in (429, 503):
@@ -143,16 +148,12 @@ class Bitrix24Provider(BaseProvider):
         self, method: str, params: Mapping[str, Any], *, idempotent: bool = True
     ) -> Any:
         """`result` of one REST method; a typed error otherwise."""
-        pair = self._creds.current if self._creds else None
-        response = await self._send(method, params, pair, idempotent)
-        if (
-            response.status_code == 401
-            and self._creds is not None
-            and self._creds.can_refresh
-            and error_code(response) == "EXPIRED_TOKEN"
-        ):
-            pair = await self._creds.refresh(pair)  # type: ignore[arg-type]
-            response = await self._send(method, params, pair, idempotent)
+        if self._creds is None:
+            response = await self._send(method, params, None, idempotent)
+        else:
+            response = await self._creds.send(
+                lambda pair: self._send(method, params, pair, idempotent), rejected=expired
+            )
         if not response.content:
             raise error_for_status(response.status_code, "empty answer")
         body = json_body(response) if response.is_success else _json_or_empty(response)

@@ -3,7 +3,8 @@
 By default the absolute `flow_activate`/`flow_deactivate` calls are used; an account with
 `toggle_only` uses `flow_toggle_active` with read → compare → toggle → verify (the answer
 carries the new state). 409 means the flow is running: a transient failure, never success.
-A 401 refreshes the token pair once (`POST ?act=refresh`) and retries once.
+A 401 renews the token pair (`POST ?act=refresh`, or the newer pair another process
+stored: flowtui.providers.tokens) and sends again.
 """
 
 from __future__ import annotations
@@ -93,11 +94,10 @@ class GassapiProvider(BaseProvider):
         json: Any = None,
     ) -> Any:
         params = {"act": act} if flow_id is None else {"act": act, "id": flow_id}
-        pair = self._creds.current
-        response = await self._send(method, params, json, pair, idempotent)
-        if response.status_code == 401 and self._creds.can_refresh:
-            pair = await self._creds.refresh(pair)
-            response = await self._send(method, params, json, pair, idempotent)
+        response = await self._creds.send(
+            lambda pair: self._send(method, params, json, pair, idempotent),
+            rejected=lambda answer: answer.status_code == 401,
+        )
         return envelope_data(response)
 
     async def _send(

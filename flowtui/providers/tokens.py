@@ -1,8 +1,14 @@
-"""Rotating token pairs (GASSAPI JWT refresh, Bitrix24 OAuth renewal).
+"""Rotating token pairs (GASSAPI JWT refresh, Bitrix24 OAuth renewal), shared by processes.
 
 Refresh tokens are single-use on both platforms, so the newest pair is written to
 `<state_dir>/tokens/<account>.json` (mode 0600) and preferred over the environment seed on
 the next run — unless the operator has put a different seed in the environment since.
+
+Several processes (a daemon, the app, CLI commands) may use one account at once. A refresh
+happens only under the account's file lock (`<account>.lock` beside the pair), and only after
+re-reading the file: a process whose token was rejected first looks whether another one has
+stored a newer pair (each write bumps a generation) and uses that instead of spending a
+refresh token that is already spent.
 """
 
 from __future__ import annotations
@@ -14,15 +20,23 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
+
+from filelock import AsyncFileLock, Timeout
 
 from flowtui.providers import observers
 from flowtui.providers.base import AuthError
 from flowtui.providers.redaction import LOGGER_NAME, register_secret
 
 log = logging.getLogger(LOGGER_NAME)
+
+LOCK_WAIT_S = 60.0  # longest wait for another process's refresh (its requests time out first)
+RENEWALS = 2  # a pair adopted from another process may itself have expired: then refresh
+Answer = TypeVar("Answer")
 
 
 @dataclass(frozen=True)
@@ -64,54 +78,82 @@ class Stored:
     generation: int = 0
 
 
+class PairStore(Protocol):
+    """Where an account's newest pair is kept for every process: the file TokenStore, or
+    flowtui.store.tokens.SharedTokenStore in team mode."""
+
+    def load(self, seed: TokenPair) -> Stored: ...
+
+    def save(self, stored: Stored, seed: TokenPair) -> None: ...
+
+    def locked(self) -> AbstractAsyncContextManager[None]: ...
+
+
 class TokenStore:
-    """The persisted newest pair of one account."""
+    """The persisted newest pair of one account, and the lock its refreshes take."""
 
     def __init__(self, state_dir: Path, account: str) -> None:
         self.path = state_dir / "tokens" / f"{account}.json"
+        self.lock_path = self.path.with_suffix(".lock")
 
-    def load(self, seed: TokenPair) -> TokenPair:
-        """The stored pair if it descends from `seed`, else `seed` itself."""
+    def load(self, seed: TokenPair) -> Stored:
+        """The stored pair if it descends from `seed`, else `seed` itself (generation 0)."""
         try:
             stored = json.loads(self.path.read_text())
             if stored.get("seed") == seed.fingerprint():
                 expires = stored.get("expires_at")
                 expires = float(expires) if isinstance(expires, int | float) else None
-                return TokenPair(stored["access_token"], stored.get("refresh_token"), expires)
+                pair = TokenPair(stored["access_token"], stored.get("refresh_token"), expires)
+                return Stored(pair, int(stored.get("generation", 1)))
         except FileNotFoundError:
             pass
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             log.warning("ignoring unreadable token file %s", self.path)
-        return seed
+        return Stored(seed)
 
-    def save(self, pair: TokenPair, seed: TokenPair) -> None:
+    def save(self, stored: Stored, seed: TokenPair) -> None:
         """Write atomically with mode 0600 (the directory 0700)."""
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         body = {
             "seed": seed.fingerprint(),
-            "access_token": pair.access,
-            "refresh_token": pair.refresh,
-            "expires_at": pair.expires_at,
+            "generation": stored.generation,
+            "access_token": stored.pair.access,
+            "refresh_token": stored.pair.refresh,
+            "expires_at": stored.pair.expires_at,
         }
-        tmp = self.path.with_suffix(".tmp")
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(body, handle)
         os.chmod(tmp, 0o600)
         os.replace(tmp, self.path)
 
+    @asynccontextmanager
+    async def locked(self) -> AsyncIterator[None]:
+        """Hold the account's refresh lock (other processes wait; the event loop does not)."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lock = AsyncFileLock(self.lock_path, timeout=LOCK_WAIT_S, mode=0o600)
+        try:
+            await lock.acquire()
+        except Timeout:
+            raise AuthError("another process has been renewing this token for too long") from None
+        try:
+            yield
+        finally:
+            await lock.release()
+
 
 Refresher = Callable[[str], Awaitable[TokenPair]]
 
 
 class RotatingCredentials:
-    """The current pair, refreshed at most once per expiry even under concurrent 401s."""
+    """The current pair, renewed at most once per expiry across tasks and processes."""
 
     def __init__(
         self,
         seed: TokenPair,
         refresher: Refresher | None,
-        store: TokenStore | None,
+        store: PairStore | None,
         *,
         account: str = "",
     ):
@@ -120,35 +162,73 @@ class RotatingCredentials:
         self._seed = seed
         self._store = store
         self._refresher = refresher
-        self._lock = asyncio.Lock()
-        self.current = store.load(seed) if store else seed
         self._account = account
-        register_secret(self.current.access)
-        register_secret(self.current.refresh)
-        observers.token_expires(account, self.current.expiry())
+        self._lock = asyncio.Lock()
+        self._held = store.load(seed) if store else Stored(seed)
+        self._remember(self._held)
 
     def __repr__(self) -> str:
         return "<RotatingCredentials ***>"
 
     @property
+    def current(self) -> TokenPair:
+        return self._held.pair
+
+    @property
     def can_refresh(self) -> bool:
         return self._refresher is not None and self.current.refresh is not None
 
-    async def refresh(self, used: TokenPair) -> TokenPair:
-        """Replace `used` by a fresh pair; a no-op if another task already did."""
+    def _remember(self, stored: Stored) -> None:
+        register_secret(stored.pair.access)
+        register_secret(stored.pair.refresh)
+        self._held = stored
+        observers.token_expires(self._account, stored.pair.expiry())
+
+    async def send(
+        self,
+        request: Callable[[TokenPair], Awaitable[Answer]],
+        rejected: Callable[[Answer], bool],
+    ) -> Answer:
+        """`request` with the current pair; while the platform rejects the token (at most
+        RENEWALS times), renew the pair and send again. A rejected request did nothing on
+        the platform, so sending it again is safe even when it is not idempotent."""
+        pair = self.current
+        answer = await request(pair)
+        for _ in range(RENEWALS):
+            if not (rejected(answer) and self.can_refresh):
+                break
+            pair = await self.renew(pair)
+            answer = await request(pair)
+        return answer
+
+    async def renew(self, used: TokenPair) -> TokenPair:
+        """A pair to use instead of `used`, which the platform rejected: the one another task
+        already got, else a newer one another process stored, else a fresh one from the
+        platform — stored before anyone uses it."""
         async with self._lock:
             if self.current != used:
                 return self.current
-            if self._refresher is None or self.current.refresh is None:
-                raise AuthError("access token rejected and no refresh token configured")
-            fresh = await self._refresher(self.current.refresh)
-            register_secret(fresh.access)
-            register_secret(fresh.refresh)
-            if fresh.refresh is None:
-                fresh = TokenPair(fresh.access, self.current.refresh, fresh.expires_at)
-            self.current = fresh
-            observers.token_expires(self._account, fresh.expiry())
-            if self._store is not None:
-                self._store.save(fresh, self._seed)
-            log.info("access token refreshed")
-            return fresh
+            if self._store is None:
+                return await self._refresh(self._held.generation)
+            async with self._store.locked():
+                stored = self._store.load(self._seed)
+                if stored.generation > self._held.generation:
+                    self._remember(stored)
+                    log.info("access token renewed by another process; using it")
+                    return stored.pair
+                return await self._refresh(stored.generation)
+
+    async def _refresh(self, stored_generation: int) -> TokenPair:
+        """Spend the held refresh token for a new pair, stored as the next generation."""
+        spent = self.current.refresh
+        if self._refresher is None or spent is None:
+            raise AuthError("access token rejected and no refresh token configured")
+        fresh = await self._refresher(spent)
+        if fresh.refresh is None:
+            fresh = TokenPair(fresh.access, spent, fresh.expires_at)
+        rotated = Stored(fresh, max(stored_generation, self._held.generation) + 1)
+        self._remember(rotated)
+        if self._store is not None:
+            self._store.save(rotated, self._seed)
+        log.info("access token refreshed")
+        return fresh

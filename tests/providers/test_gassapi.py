@@ -134,6 +134,20 @@ async def test_expired_token_is_refreshed_and_the_rotation_persisted(
     assert json.loads(saved.read_text())["refresh_token"] != stored["refresh_token"]
 
 
+async def test_a_pair_another_process_stored_is_used_not_refreshed_again(
+    emu: Any, connect: Any
+) -> None:
+    """Two credential holders on one state directory (as two processes): the second, its
+    token rejected, takes the pair the first stored instead of spending a spent token."""
+    first, second = connect("ops"), connect("ops")
+    flow_id = member_flow(emu, active=1)
+    emu.expire_tokens("gassapi")
+    await first.get_flow(flow_id)
+    assert (await second.get_flow(flow_id)).state is State.ENABLED
+    refreshes = [r["status"] for r in emu.requests("gassapi") if "act=refresh" in r["query"]]
+    assert refreshes == [200]
+
+
 async def test_concurrent_401s_refresh_once(emu: Any, connect: Any) -> None:
     ops = connect("ops")
     emu.expire_tokens("gassapi")
