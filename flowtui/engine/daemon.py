@@ -149,6 +149,7 @@ class Scheduler:
             if not self.dry_run and not target.team:  # team mode: the lease, not the file lock
                 self._lock = SchedulerLock(self.state_dir)
                 self._lock.acquire()
+                self.holder_pid = None  # (a holder seen before has gone: we hold it now)
             self._store = open_store(target)
             if target.team and not self.dry_run:
                 await self._join_election(target)

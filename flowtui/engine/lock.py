@@ -55,6 +55,16 @@ class SchedulerLock:
             self._pid_file.unlink(missing_ok=True)
             self._lock.release()
 
+    def free(self) -> bool:
+        """Whether nobody holds the lock now (a probe: taken and released at once)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire()
+        except Timeout:
+            return False
+        self._lock.release()
+        return True
+
     @property
     def held(self) -> bool:
         return self._lock.is_locked

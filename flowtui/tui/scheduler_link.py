@@ -1,19 +1,20 @@
 """The scheduler inside the app: started in-process when this process can take the state
-directory's lock (otherwise the status bar says who holds it), its events forwarded to the
-table and the status bar as they happen."""
+directory's lock (otherwise the status bar says who holds it, and the app takes the
+scheduler over within a few seconds of that process going away), its events forwarded to
+the table and the status bar as they happen."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flowtui.config import ConfigError
 from flowtui.engine.daemon import Scheduler
 from flowtui.engine.events import Event, EventBus, PassCompleted, SchedulerState, SchedulerStatus
-from flowtui.engine.lock import LockHeld
+from flowtui.engine.lock import LockHeld, SchedulerLock
 from flowtui.ops.health import HealthTracker
 from flowtui.providers.base import ProviderError
 from flowtui.providers.clients import AccountClients
@@ -21,6 +22,8 @@ from flowtui.store import StoreError
 
 if TYPE_CHECKING:
     from flowtui.tui.app import FlowtuiApp
+
+TAKEOVER_POLL = timedelta(seconds=1)  # how often a held lock is probed for its holder leaving
 
 
 class _CallableClock:
@@ -75,23 +78,42 @@ class SchedulerLink:
         app.run_worker(self._start(app), group="scheduler", exit_on_error=False)
 
     async def _start(self, app: FlowtuiApp) -> None:
-        try:
-            await self.scheduler.start()
-        except LockHeld as held:
-            self.reason = str(held)
-            self.label = f"held by pid {held.pid}" if held.pid else "held elsewhere"
-        except (ConfigError, StoreError, ProviderError) as exc:
-            first = exc.problems[0] if isinstance(exc, ConfigError) and exc.problems else exc
-            self.reason = f"the scheduler cannot start: {first}"
-            self.label = "not running"
-            self.health.failed_to_start(self.reason)
-            app.show_health(self.health.health.summary())
-            app.notify(self.reason, title="scheduler", severity="error")
-        else:
-            self.embedded = True
-            self.reason = ""
-            self.label = "planning only (read-only)" if self.scheduler.dry_run else "running"
-        app.show_scheduler(self.label)
+        """Start the scheduler here; while another process holds the lock, say who, and take
+        the scheduler over as soon as that process lets go (stops, crashes)."""
+        holder: int | None = None
+        while True:
+            try:
+                await self.scheduler.start()
+            except LockHeld as held:
+                holder = held.pid
+                self.reason = str(held)
+                self.label = f"held by pid {held.pid}" if held.pid else "held elsewhere"
+                app.show_scheduler(self.label)
+                await self._until_lock_free()
+                continue
+            except (ConfigError, StoreError, ProviderError) as exc:
+                first = exc.problems[0] if isinstance(exc, ConfigError) and exc.problems else exc
+                self.reason = f"the scheduler cannot start: {first}"
+                self.label = "not running"
+                self.health.failed_to_start(self.reason)
+                app.show_health(self.health.health.summary())
+                app.notify(self.reason, title="scheduler", severity="error")
+            else:
+                self.embedded = True
+                self.reason = ""
+                self.label = "planning only (read-only)" if self.scheduler.dry_run else "running"
+                if holder is not None:
+                    app.notify(
+                        f"pid {holder} no longer runs the scheduler: this app runs it now",
+                        title="scheduler taken over",
+                    )
+            app.show_scheduler(self.label)
+            return
+
+    async def _until_lock_free(self) -> None:
+        lock = SchedulerLock(self.scheduler.state_dir)
+        while not lock.free():  # noqa: ASYNC110 (a file lock offers no event to wait on)
+            await asyncio.sleep(TAKEOVER_POLL.total_seconds())
 
     async def _forward(self, app: FlowtuiApp) -> None:
         while True:

@@ -3,7 +3,9 @@ resumes it, and a scheduler held by another process is named in the status bar."
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -106,3 +108,48 @@ async def test_the_app_and_its_scheduler_share_one_client_per_account(
         assert "ops" not in app.account_errors
         refreshes = [r for r in emu.requests("gassapi") if "act=refresh" in r["query"]]
         assert [r["status"] for r in refreshes] == [200]
+
+
+async def test_the_app_takes_the_scheduler_over_when_its_holder_goes_away(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        HOLDER,
+        str(tmp_path / "state"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        assert await holder.stdout.readline() == b"held\n"
+        app = make_app(scheduler=True)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await loaded(pilot)
+            held = f"held by pid {holder.pid}"
+            await wait_for(pilot, lambda: app.status.status.scheduler == held, "the holder")
+            holder.kill()  # gone without a word, as after kill -9: the pid file stays behind
+            await holder.wait()
+            await wait_for(pilot, lambda: app.status.status.scheduler == "running", "takeover")
+            assert app.scheduler is not None
+            assert app.scheduler.embedded
+            notes = [n.message for n in app._notifications]
+            assert f"pid {holder.pid} no longer runs the scheduler: this app runs it now" in notes
+            await pilot.press("P")
+            await wait_for(pilot, lambda: app.status.status.scheduler == "paused", "pause")
+    finally:
+        if holder.returncode is None:
+            holder.kill()
+            await holder.wait()
+
+
+HOLDER = """
+import sys
+from pathlib import Path
+from flowtui.engine.lock import SchedulerLock
+lock = SchedulerLock(Path(sys.argv[1]))
+lock.acquire()
+print("held", flush=True)
+sys.stdin.read()
+"""
