@@ -1,36 +1,68 @@
-"""Manual changes to flows, audited the same way by the CLI and the app.
+"""The audited-change pipeline: every change to a flow, by the CLI, the app or the scheduler.
 
-The steps: read the flows, plan the desired state of each (`desired_state`), write an
-intent row per planned change, converge (flowtui.providers.bulk), write an outcome row per
-flow. The CLI adds confirmation, dry runs and progress around them; the app adds modals and
-pending rows. Nothing here prints or imports a UI.
+The steps: read the flows (`read_flows`), plan what an action asks of each (`plan_action`),
+then `apply_changes`: an intent row for every change before anything is sent, converge
+(flowtui.providers.bulk: read → compare → change only if different → verify), an outcome
+row for each flow as soon as it is done. `publish_audited` and `create_audited` do the same
+for the platforms' publish and create steps — `create` writes its intent before the flow
+exists. The CLI adds confirmation, dry runs and progress around them; the app adds modals
+and pending rows; the scheduler adds rules and events. Nothing here prints or imports a UI.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flowtui.model import FlowRef, State
 from flowtui.providers.base import SETTABLE, ChangeResult, Flow, Provider, ProviderError
-from flowtui.providers.bulk import OnResult, converge_many
-from flowtui.store import Store
+from flowtui.providers.bulk import converge_many
+from flowtui.providers.redaction import LOGGER_NAME
+from flowtui.store import AuditRecord, Store, StoreError
+
+log = logging.getLogger(LOGGER_NAME)
 
 MANUAL = "manual"
+NEW_FLOW = "(new)"  # the flow id of a create's intent: the platform has not named it yet
 
 Clock = Callable[[], datetime]  # an aware "now"
 
 
 @dataclass(frozen=True)
-class AuditedOutcome:
-    """What to write as the outcome of one intent."""
+class Change:
+    """One change to audit and converge: `ref` from `before` to `target`, by whom and why."""
 
     ref: FlowRef
-    state: str | None
-    result: str
-    error: str | None = None
+    target: State
+    before: State | None
+    changed_by: str
+    reason: str = MANUAL
+
+
+OnIntent = Callable[[Change, datetime], None]
+OnOutcome = Callable[[Change, ChangeResult, datetime], None]
+
+
+@dataclass(frozen=True)
+class ActionPlan:
+    """What a manual action (enable, disable, toggle) asks of each flow, from one read."""
+
+    action: str
+    wanted: dict[FlowRef, State] = field(default_factory=dict)  # readable flows → desired
+    before: dict[FlowRef, State] = field(default_factory=dict)  # their state as read
+    failed: dict[FlowRef, ChangeResult] = field(default_factory=dict)  # unreadable or refused
+
+    @property
+    def to_change(self) -> dict[FlowRef, State]:
+        """The flows whose read state differs from what the action asks."""
+        return {ref: state for ref, state in self.wanted.items() if self.before[ref] != state}
+
+    def already(self, ref: FlowRef) -> ChangeResult:
+        state = self.before[ref]
+        return ChangeResult.verified(ref, state, state, state)
 
 
 def desired_state(action: str, current: Flow) -> State | ProviderError:
@@ -60,47 +92,87 @@ async def read_flows(
     return found
 
 
-def record_intents(
+async def plan_action(
+    providers: Mapping[str, Provider],
+    action: str,
+    refs: Sequence[FlowRef],
+    unusable: Mapping[str, ProviderError] | None = None,
+) -> ActionPlan:
+    """Read `refs` and work out what `action` asks of each; a flow whose account has no
+    provider fails with that account's error from `unusable`."""
+    usable = [ref for ref in refs if ref.account in providers]
+    current = await read_flows(providers, usable)
+    plan = ActionPlan(action)
+    for ref in refs:
+        found = current.get(ref)
+        if found is None:
+            why = (unusable or {}).get(ref.account) or ProviderError(f"no account {ref.account}")
+            plan.failed[ref] = ChangeResult.failed(ref, State.UNKNOWN, why, State.UNKNOWN)
+        elif isinstance(found, ProviderError):  # already retried: report, do not change
+            plan.failed[ref] = ChangeResult.failed(ref, State.UNKNOWN, found, State.UNKNOWN)
+        else:
+            wanted = desired_state(action, found)
+            if isinstance(wanted, ProviderError):
+                plan.failed[ref] = ChangeResult.failed(ref, found.state, wanted, found.state)
+            else:
+                plan.wanted[ref] = wanted
+                plan.before[ref] = found.state
+    return plan
+
+
+async def apply_changes(
     store: Store,
-    plan: Mapping[FlowRef, tuple[State | str | None, State | str]],
+    providers: Mapping[str, Provider],
+    changes: Sequence[Change],
     *,
-    changed_by: str,
-    at: datetime,
-    reason: str = MANUAL,
-) -> dict[FlowRef, int]:
-    """One intent row per planned change (old → new); their ids by flow. StoreError
-    propagates: no change may be sent without its intent on disk."""
-    return {
-        ref: store.record_intent(
-            ref,
-            old_status=None if old is None else str(old),
-            new_status=str(new),
-            changed_by=changed_by,
-            reason=reason,
+    clock: Clock,
+    on_intent: OnIntent | None = None,
+    on_outcome: OnOutcome | None = None,
+    known: Mapping[FlowRef, Flow] | None = None,
+) -> list[ChangeResult]:
+    """Intent rows for all `changes` (StoreError propagates: nothing is sent without its
+    intent on disk), converge, then an outcome row for each flow as soon as it is done.
+    An outcome that cannot be written is logged; its open intent is re-verified at the
+    scheduler's next start. `known`: flows just read, not read again before changing
+    (flowtui.providers.bulk). Results come in `changes`' order."""
+    at = clock()
+    by_ref = {change.ref: change for change in changes}
+    intents: dict[FlowRef, int] = {}
+    for change in changes:
+        intents[change.ref] = store.record_intent(
+            change.ref,
+            old_status=None if change.before is None else str(change.before),
+            new_status=str(change.target),
+            changed_by=change.changed_by,
+            reason=change.reason,
             at=at,
         )
-        for ref, (old, new) in plan.items()
-    }
+        if on_intent is not None:
+            on_intent(change, at)
 
-
-def record_outcomes(
-    store: Store, intents: Mapping[FlowRef, int], outcomes: Iterable[AuditedOutcome], at: datetime
-) -> None:
-    """The outcome row of each intent that has one in `outcomes`."""
-    for outcome in outcomes:
-        if outcome.ref in intents:
+    def outcome(result: ChangeResult) -> None:
+        done = clock()
+        try:
             store.record_outcome(
-                intents[outcome.ref],
-                new_status=outcome.state,
-                result=outcome.result,
-                at=at,
-                error=outcome.error,
+                intents[result.ref],
+                new_status=str(result.state),
+                result=result.outcome.value,
+                at=done,
+                error=None if result.error is None else str(result.error),
             )
+        except StoreError as exc:
+            log.warning(
+                "outcome of %s not recorded (re-verified at next start): %s", result.ref, exc
+            )
+        if on_outcome is not None:
+            on_outcome(by_ref[result.ref], result, done)
 
-
-def outcome_of(result: ChangeResult) -> AuditedOutcome:
-    error = None if result.error is None else str(result.error)
-    return AuditedOutcome(result.ref, str(result.state), result.outcome.value, error)
+    return await converge_many(
+        providers,
+        {change.ref: change.target for change in changes},
+        on_result=outcome,
+        known=known,
+    )
 
 
 async def converge_audited(
@@ -112,19 +184,17 @@ async def converge_audited(
     changed_by: str,
     clock: Clock,
     reason: str = MANUAL,
-    on_result: OnResult | None = None,
+    on_result: Callable[[ChangeResult], None] | None = None,
+    known: Mapping[FlowRef, Flow] | None = None,
 ) -> list[ChangeResult]:
-    """Intent, converge, outcome for every flow of `plan`; results in `plan`'s order."""
-    intents = record_intents(
-        store,
-        {ref: (before.get(ref), wanted) for ref, wanted in plan.items()},
-        changed_by=changed_by,
-        at=clock(),
-        reason=reason,
+    """`apply_changes` for one person's changes: every flow of `plan`, one author, one reason."""
+    changes = [
+        Change(ref, wanted, before.get(ref), changed_by, reason) for ref, wanted in plan.items()
+    ]
+    notify = None if on_result is None else (lambda _change, result, _at: on_result(result))
+    return await apply_changes(
+        store, providers, changes, clock=clock, on_outcome=notify, known=known
     )
-    results = await converge_many(providers, plan, on_result=on_result)
-    record_outcomes(store, intents, map(outcome_of, results), clock())
-    return results
 
 
 async def publish_audited(
@@ -136,26 +206,69 @@ async def publish_audited(
     clock: Clock,
 ) -> dict[FlowRef, Flow | ProviderError]:
     """Publish each flow (where its platform can), with intent and outcome rows."""
-    intents = record_intents(
-        store, {ref: (None, "published") for ref in refs}, changed_by=changed_by, at=clock()
-    )
+    at = clock()
+    intents = {
+        ref: store.record_intent(
+            ref,
+            old_status=None,
+            new_status="published",
+            changed_by=changed_by,
+            reason=MANUAL,
+            at=at,
+        )
+        for ref in refs
+    }
 
     async def one(ref: FlowRef) -> Flow | ProviderError:
         try:
-            return await providers[ref.account].publish(ref.flow_id)
+            flow = await providers[ref.account].publish(ref.flow_id)
         except ProviderError as exc:
+            store.record_outcome(
+                intents[ref],
+                new_status=str(State.UNKNOWN),
+                result="failed",
+                at=clock(),
+                error=str(exc),
+            )
             return exc
+        store.record_outcome(
+            intents[ref], new_status=str(flow.state), result="published", at=clock()
+        )
+        return flow
 
-    found = dict(zip(refs, await asyncio.gather(*(one(ref) for ref in refs)), strict=True))
-    record_outcomes(
-        store,
-        intents,
-        (
-            AuditedOutcome(ref, str(State.UNKNOWN), "failed", str(answer))
-            if isinstance(answer, ProviderError)
-            else AuditedOutcome(ref, str(answer.state), "published")
-            for ref, answer in found.items()
-        ),
-        clock(),
+    return dict(zip(refs, await asyncio.gather(*(one(ref) for ref in refs)), strict=True))
+
+
+async def create_audited(
+    store: Store, provider: Provider, name: str, *, changed_by: str, clock: Clock
+) -> Flow:
+    """Create a flow named `name`: the intent is written before the platform is asked (under
+    the placeholder id NEW_FLOW), the outcome after, naming the new flow."""
+    account = provider.account
+    reason = f"{MANUAL}: create {name!r}"
+    intent = store.record_intent(
+        FlowRef(account, NEW_FLOW),
+        old_status=None,
+        new_status="created",
+        changed_by=changed_by,
+        reason=reason,
+        at=clock(),
     )
-    return found
+    try:
+        flow = await provider.create_flow(name)
+    except ProviderError as exc:
+        store.record_outcome(intent, new_status=None, result="failed", at=clock(), error=str(exc))
+        raise
+    store.record_event(
+        AuditRecord(
+            event_type="outcome",
+            flow=flow.ref,
+            changed_by=changed_by,
+            timestamp=clock(),
+            new_status=str(flow.state),
+            result="created",
+            reason=reason,
+            intent_id=intent,
+        )
+    )
+    return flow

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import click
 
+from flowtui import typed_time
 from flowtui.cli.context import CliContext, fail
 from flowtui.cli.store_access import open_readable, target_of
 from flowtui.config import AccountWildcard, ConfigError, UnknownReference, load_config
-from flowtui.durations import parse_duration
 from flowtui.model import FlowRef
 from flowtui.store import AuditRecord, StoreError
 
@@ -42,17 +43,12 @@ def parse_ref(cli: CliContext, text: str, *, known: bool = False) -> FlowRef:
     return target
 
 
-def parse_since(text: str, now: datetime) -> datetime:
-    """A duration back from now (`1d`, `2h`) or an ISO 8601 time (UTC when no offset)."""
+def parse_since(text: str, now: datetime, zone: ZoneInfo) -> datetime:
+    """A duration back from now (`1d`, `2h`) or a time (without an offset, in `zone`)."""
     try:
-        return now - parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"--since {text!r} is neither a duration (1d, 2h) nor an ISO 8601 time")
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return typed_time.since(text, now, zone)
+    except ValueError as exc:
+        fail(f"--since {exc}")
 
 
 def _table(records: list[AuditRecord]) -> list[str]:
@@ -91,7 +87,7 @@ def audit(
     cli: CliContext, since: str | None, flow_text: str | None, limit: int | None, as_json: bool
 ) -> None:
     target = target_of(cli)
-    start = parse_since(since, datetime.now(UTC)) if since else None
+    start = parse_since(since, datetime.now(UTC), cli.zone()) if since else None
     flow = parse_ref(cli, flow_text) if flow_text else None
     store = open_readable(target)
     if store is None:

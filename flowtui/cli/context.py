@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
+from zoneinfo import ZoneInfo
 
 import click
-import platformdirs
+
+from flowtui import locations
 
 EXIT_OK = 0
 EXIT_CHANGE_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
-
-CONFIG_NAME = "schedules.toml"
 
 
 @dataclass(frozen=True)
@@ -24,17 +24,22 @@ class CliContext:
 
     def resolved_config_path(self) -> Path:
         """--config, else ./schedules.toml, else the platform config directory."""
-        if self.config_path is not None:
-            return self.config_path
-        local = Path.cwd() / CONFIG_NAME
-        if local.exists():
-            return local
-        return Path(platformdirs.user_config_dir("flowtui")) / CONFIG_NAME
+        return locations.config_path(self.config_path)
 
-    def resolved_state_dir(self) -> Path:
-        if self.state_dir is not None:
-            return self.state_dir
-        return Path(platformdirs.user_state_dir("flowtui"))
+    def zone(self) -> ZoneInfo:
+        """settings.timezone of the configuration, for times typed without an offset (UTC
+        when the configuration cannot be read: the command that needs it says why)."""
+        from flowtui.config import ConfigError, load_config  # (pydantic: only when needed)
+
+        try:
+            return ZoneInfo(load_config(self.resolved_config_path()).settings.timezone)
+        except ConfigError:
+            return ZoneInfo("UTC")
+
+    def resolved_state_dir(self, configured: Path | None = None) -> Path:
+        """--state-dir, else the configuration's `state_dir` (`configured`), else the
+        platform state directory."""
+        return locations.state_dir(self.state_dir, configured)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from flowtui import logs
 from flowtui.cli.check import report_and_exit
 from flowtui.cli.context import (
     EXIT_CHANGE_FAILED,
@@ -17,7 +18,6 @@ from flowtui.cli.context import (
     CliContext,
     fail,
 )
-from flowtui.cli.flows import configure_logging
 from flowtui.config import ConfigError
 from flowtui.engine.daemon import Scheduler, install_signal_handlers
 from flowtui.engine.events import EventBus
@@ -95,7 +95,15 @@ def _operations(
     type=click.Choice(["human", "json"]),
     default="human",
     show_default=True,
-    help="Log lines on stderr: readable text or one JSON object per event.",
+    help="Log lines on stderr: readable text or one JSON object per line (events, warnings"
+    " and library messages alike).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning"]),
+    default="warning",
+    show_default=True,
+    help="Messages beside the engine's events; debug adds tracebacks of unexpected errors.",
 )
 @click.option(
     "--http",
@@ -105,14 +113,16 @@ def _operations(
     help="Serve /metrics, /healthz and /readyz on ADDR, e.g. 127.0.0.1:9464 (default: off).",
 )
 @click.pass_obj
-def daemon(cli: CliContext, once: bool, dry_run: bool, log_format: str, http: str | None) -> None:
+def daemon(
+    cli: CliContext, once: bool, dry_run: bool, log_format: str, log_level: str, http: str | None
+) -> None:
     """Run the scheduler headless: converge now, then at every transition and resync.
 
     SIGHUP reloads the configuration (a file that fails `check` keeps the old rules);
     SIGTERM or SIGINT stop it after in-flight changes are verified. Exit 3 when another
     scheduler holds the lock for the state directory. `[[notify]]` webhooks hear of
     incidents unless --once."""
-    configure_logging()
+    logs.configure(log_format, log_level)
     bus = EventBus(maxsize=10_000)
     printer = LogPrinter(bus, sys.stderr, log_format)
     scheduler = Scheduler(cli.resolved_config_path(), cli.state_dir, bus, dry_run=dry_run)

@@ -21,12 +21,11 @@ from typing import Any
 import click
 
 from flowtui.changes import (
-    AuditedOutcome,
+    converge_audited,
+    create_audited,
     desired_state,
     publish_audited,
     read_flows,
-    record_intents,
-    record_outcomes,
 )
 from flowtui.cli.context import EXIT_CHANGE_FAILED, EXIT_OK, EXIT_USAGE, CliContext, fail
 from flowtui.cli.governed import conflicts, offer_overrides
@@ -42,9 +41,8 @@ from flowtui.providers.base import (
     outcome_summary,
     unknown_reason,
 )
-from flowtui.providers.bulk import converge_many
 from flowtui.providers.clients import AccountClients
-from flowtui.providers.redaction import LOGGER_NAME, redact
+from flowtui.providers.redaction import redact
 from flowtui.providers.registry import Environment
 from flowtui.store import Store, StoreError, StoreTarget
 
@@ -107,15 +105,11 @@ class Session:
 
     def __init__(self, obj: CliContext) -> None:
         self.obj = obj
-        configure_logging()
         try:
             self.config: Config = load_config(obj.resolved_config_path())
         except ConfigError as exc:
             fail(str(exc))
-        configured = self.config.settings.state_dir
-        self.state_dir: Path = obj.state_dir or (
-            Path(configured) if configured else obj.resolved_state_dir()
-        )
+        self.state_dir: Path = obj.resolved_state_dir(self.config.settings.state_dir)
         env = Environment(state_dir=self.state_dir, max_response=self.config.settings.max_response)
         self.clients = AccountClients(env, self.config.accounts)
         self.providers: dict[str, Provider] = {}  # the accounts this command uses
@@ -157,14 +151,6 @@ class StderrHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         click.echo(f"flowtui: {record.levelname.lower()}: {redact(record.getMessage())}", err=True)
-
-
-def configure_logging() -> None:
-    """Show provider warnings on stderr (idempotent; the handler finds stderr when it
-    writes, so it follows click's test runner too). Levels of loggers are left alone."""
-    logger = logging.getLogger(LOGGER_NAME)
-    if not any(isinstance(h, StderrHandler) for h in logger.handlers):
-        logger.addHandler(StderrHandler(logging.WARNING))
 
 
 def resolve(session: Session, texts: Iterable[str]) -> tuple[list[FlowRef], list[str]]:
@@ -247,31 +233,11 @@ def progress(total: int, as_json: bool, label: str) -> AbstractContextManager[An
 
 
 class Audit:
-    """Intent before, outcome after: the CLI's side of the audit log."""
+    """The audit store and the author of this command's changes (`cli:<user>`)."""
 
     def __init__(self, target: StoreTarget) -> None:
         self.store = open_writable(target, "; no change made")
         self.changed_by = f"cli:{getpass.getuser()}"
-
-    def intents(self, plan: Mapping[FlowRef, tuple[State | None, str]]) -> dict[FlowRef, int]:
-        try:
-            return record_intents(
-                self.store, plan, changed_by=self.changed_by, at=datetime.now(UTC)
-            )
-        except StoreError as exc:
-            fail(f"{exc}; no change made")
-
-    def outcomes(self, intents: Mapping[FlowRef, int], rows: Iterable[Row]) -> None:
-        outcomes = (
-            AuditedOutcome(
-                row.ref, row.state, row.outcome, None if row.error is None else str(row.error)
-            )
-            for row in rows
-        )
-        try:
-            record_outcomes(self.store, intents, outcomes, datetime.now(UTC))
-        except StoreError as exc:
-            click.echo(f"flowtui: warning: {exc}", err=True)
 
     def offer_overrides(self, config: Config, changed: Mapping[FlowRef, State], ask: bool) -> None:
         """Flows a rule governs would be set back by the scheduler: offer to pin them."""
@@ -290,6 +256,10 @@ class Audit:
 
     def close(self) -> None:
         self.store.close()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 async def change(
@@ -333,13 +303,14 @@ async def change(
         return [rows[ref] for ref in refs]
     audit = Audit(target_of(session.obj, session.config))
     try:
-        intents = audit.intents(
-            {ref: (_state_of(current[ref]), wanted) for ref, wanted in plan.items()}
-        )
         with progress(len(plan), as_json, action) as bar:
-            results = await converge_many(
+            results = await converge_audited(
+                audit.store,
                 session.providers,
                 plan,
+                {ref: _state_of(current[ref]) for ref in plan},
+                changed_by=audit.changed_by,
+                clock=utc_now,
                 on_result=(lambda _: bar.update(1)) if bar else None,
                 known=known,
             )
@@ -352,10 +323,11 @@ async def change(
                 result.desired,
                 error=result.error,
             )
-        audit.outcomes(intents, rows.values())
         changed = {r.ref: r.state for r in results if r.outcome is Outcome.CHANGED}
         if changed:
             audit.offer_overrides(session.config, changed, ask=not yes and not as_json)
+    except StoreError as exc:  # an intent could not be written: nothing was sent
+        fail(f"{exc}; no change made")
     finally:
         audit.close()
     return [rows[ref] for ref in refs]
@@ -531,11 +503,13 @@ def create(obj: CliContext, account: str, name: str, as_json: bool) -> None:
         fail(f"account {account} ({provider.kind}) cannot create flows from flowtui")
 
     async def work() -> int:
-        flow = await provider.create_flow(name)
         audit = Audit(target_of(session.obj, session.config))
         try:
-            intent = audit.intents({flow.ref: (None, flow.state)})
-            audit.outcomes(intent, [Row(flow.ref, "create", "created", flow.state)])
+            flow = await create_audited(
+                audit.store, provider, name, changed_by=audit.changed_by, clock=utc_now
+            )
+        except StoreError as exc:
+            fail(f"{exc}; nothing created")
         finally:
             audit.close()
         if as_json:

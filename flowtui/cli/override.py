@@ -11,38 +11,25 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from flowtui import typed_time
 from flowtui.changes import read_flows
 from flowtui.cli.audit import parse_ref
 from flowtui.cli.context import CliContext, fail
 from flowtui.cli.store_access import open_writable, target_of
 from flowtui.config import Bitrix24Account, Config, ConfigError, load_config
-from flowtui.durations import parse_duration
 from flowtui.model import FlowRef
-from flowtui.providers.base import NotFound, Provider
-from flowtui.providers.registry import Environment, build_providers
+from flowtui.providers.base import NotFound
+from flowtui.providers.clients import AccountClients
+from flowtui.providers.registry import Environment
 from flowtui.store import SKIP, AuditRecord, OverrideRecord, Store, StoreError
 
 
 def parse_until(text: str, now: datetime, zone: ZoneInfo) -> datetime:
-    """A duration from now (`2h`) or a time (ISO 8601; without offset, in `zone`)."""
+    """A duration from now (`2h`) or a time (without an offset, in `zone`)."""
     try:
-        until = now + parse_duration(text)
-    except ValueError:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            fail(f"--until {text!r} is neither a duration (2h, 1d) nor an ISO 8601 time")
-        until = (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
-    if until <= now:
-        fail(f"--until {text!r} is not in the future")
-    return until
-
-
-def _zone(cli: CliContext) -> ZoneInfo:
-    try:
-        return ZoneInfo(load_config(cli.resolved_config_path()).settings.timezone)
-    except ConfigError:
-        return ZoneInfo("UTC")
+        return typed_time.until(text, now, zone)
+    except ValueError as exc:
+        fail(f"--until {exc}")
 
 
 @click.command()
@@ -66,7 +53,7 @@ def override(
         fail("give --state and --until (an override always has an end), or --clear")
     flows = [parse_ref(cli, text, known=True) for text in refs]
     now = datetime.now(UTC)
-    end = None if clear else parse_until(until or "", now, _zone(cli))
+    end = None if clear else parse_until(until or "", now, cli.zone())
     who = f"cli:{getpass.getuser()}"
     target = target_of(cli)
     if not clear:
@@ -91,10 +78,11 @@ def _refuse_unknown_flows(cli: CliContext, flows: Sequence[FlowRef], state_dir: 
         return
     missing = [flow for flow in flows if _unlisted(config, flow)]
     accounts = {flow.account: config.accounts[flow.account] for flow in flows}
-    providers, _ = build_providers(accounts, Environment(state_dir=state_dir))
+    clients = AccountClients(Environment(state_dir=state_dir), accounts)
+    providers = clients.providers
     readable = [flow for flow in flows if flow.account in providers and flow not in missing]
     if readable:
-        found = asyncio.run(_read(providers, readable))
+        found = asyncio.run(_read(clients, readable))
         missing += [flow for flow in readable if isinstance(found.get(flow), NotFound)]
     if missing:
         names = ", ".join(map(str, missing))
@@ -108,11 +96,11 @@ def _unlisted(config: Config, flow: FlowRef) -> bool:
     }
 
 
-async def _read(providers: dict[str, Provider], flows: list[FlowRef]) -> dict[FlowRef, object]:
+async def _read(clients: AccountClients, flows: list[FlowRef]) -> dict[FlowRef, object]:
     try:
-        return dict(await read_flows(providers, flows))
+        return dict(await read_flows(clients.providers, flows))
     finally:
-        await asyncio.gather(*(provider.aclose() for provider in providers.values()))
+        await clients.aclose()
 
 
 def _apply(

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from flowtui import typed_time
 from flowtui.cli.check import load_or_exit
 from flowtui.cli.context import CliContext, fail
 from flowtui.cli.plan_against import FORMATS, plan_against
@@ -27,13 +28,10 @@ from flowtui.rules import FlowKey, Override, PriorStates, Schedule, Target, Tran
 
 
 def _start(text: str | None, zone: ZoneInfo) -> datetime:
-    if text is None or text == "now":
-        return datetime.now(UTC)
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"--from {text!r} is not an ISO 8601 time, e.g. 2026-11-29T02:00+01:00")
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=zone).astimezone(UTC)
+        return typed_time.start(text, datetime.now(UTC), zone)
+    except ValueError as exc:
+        fail(f"--from {exc}")
 
 
 def _recorded(

@@ -19,7 +19,7 @@ def target_of(cli: CliContext, config: Config | None = None) -> StoreTarget:
             config = None
     settings = config.settings if config is not None else None
     configured = settings.state_dir if settings else None
-    state_dir = cli.state_dir or configured or cli.resolved_state_dir()
+    state_dir = cli.resolved_state_dir(configured)
     try:
         return store_target(settings, state_dir)
     except StoreError as exc:

@@ -18,7 +18,7 @@ def tui(obj: CliContext, read_only: bool) -> None:
     from flowtui.tui.launch import build_app
 
     config = load_or_exit(obj)
-    state_dir = obj.state_dir or config.settings.state_dir or obj.resolved_state_dir()
+    state_dir = obj.resolved_state_dir(config.settings.state_dir)
     try:
         app = build_app(obj.resolved_config_path(), state_dir, read_only=read_only)
     except StoreError as exc:

@@ -137,6 +137,7 @@ def run_in_thread(
         uvicorn.Config(
             build_app(emulator),
             log_level="warning",
+            log_config=None,  # records propagate to the process's own logging set-up
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=2,

@@ -24,11 +24,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import platformdirs
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from flowtui import locations
 from flowtui.config import Config, ConfigError, load_config
 from flowtui.engine.clock import Clock, SystemClock
 from flowtui.engine.events import (
@@ -74,7 +74,7 @@ def load_checked(path: Path) -> Config:
 
 
 def default_state_dir() -> Path:
-    return Path(platformdirs.user_state_dir("flowtui"))
+    return locations.default_state_dir()
 
 
 class Scheduler:

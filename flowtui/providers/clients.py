@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flowtui.providers.base import Provider, ProviderError
+from flowtui.providers.redaction import LOGGER_NAME
 from flowtui.providers.registry import Environment, build_provider
+
+log = logging.getLogger(LOGGER_NAME)
 
 
 class AccountClients:
@@ -87,4 +91,8 @@ class AccountClients:
 
 async def close_all(providers: Iterable[Provider]) -> None:
     """Close every provider; one that fails to close does not keep the others open."""
-    await asyncio.gather(*(provider.aclose() for provider in providers), return_exceptions=True)
+    providers = list(providers)
+    answers = await asyncio.gather(*(p.aclose() for p in providers), return_exceptions=True)
+    for provider, answer in zip(providers, answers, strict=True):
+        if isinstance(answer, Exception):
+            log.debug("%s: closing its connections failed", provider.account, exc_info=answer)

@@ -458,7 +458,7 @@ class FlowtuiApp(App[None]):
             return
         refs = self.table.targets()
         if refs:
-            self.push_screen(OverrideScreen(refs, self.now()), self._apply_override)
+            self.push_screen(OverrideScreen(refs, self.now(), self.zone), self._apply_override)
 
     def _apply_override(self, request: OverrideRequest | None) -> None:
         if request is None:

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flowtui.changes import converge_audited, desired_state, publish_audited, read_flows
+from flowtui.changes import converge_audited, plan_action, publish_audited
 from flowtui.config import Config
 from flowtui.engine.reconcile import overrides_from
 from flowtui.model import FlowRef, State
 from flowtui.providers.base import ChangeResult, Flow, Provider, ProviderError, unknown_reason
 from flowtui.providers.clients import AccountClients
+from flowtui.providers.redaction import LOGGER_NAME
 from flowtui.providers.registry import Environment
 from flowtui.rules import OVERRIDE, Schedule
 from flowtui.store import AuditRecord, OverrideRecord, SqliteStore
@@ -30,6 +32,7 @@ from flowtui.tui.governance import (
     work_out,
 )
 
+log = logging.getLogger(LOGGER_NAME)
 Clock = Callable[[], datetime]
 
 
@@ -127,6 +130,7 @@ class Control:
                 errors[name] = str(answer)
             elif isinstance(answer, BaseException):
                 errors[name] = f"unexpected error: {type(answer).__name__}"
+                log.debug("%s: unexpected error while listing", name, exc_info=answer)
             else:
                 self.known[name] = [flow.ref.flow_id for flow in answer]
                 rows.update((flow.ref, self.row(flow)) for flow in answer)
@@ -175,30 +179,15 @@ class Control:
 
     async def change(self, action: str, refs: Sequence[FlowRef]) -> list[ChangeResult]:
         """enable / disable / toggle `refs` with converge semantics, audited as `tui:<user>`."""
-        usable = [ref for ref in refs if ref.account in self.providers]
-        current = await read_flows(self.providers, usable)
-        results: dict[FlowRef, ChangeResult] = {}
-        plan: dict[FlowRef, State] = {}
-        for ref in refs:
-            found = current.get(ref)
-            if found is None:
-                error = ProviderError(self.build_errors.get(ref.account, "unknown account"))
-                results[ref] = ChangeResult.failed(ref, State.UNKNOWN, error, State.UNKNOWN)
-            elif isinstance(found, ProviderError):
-                results[ref] = ChangeResult.failed(ref, State.UNKNOWN, found, State.UNKNOWN)
-            else:
-                wanted = desired_state(action, found)
-                if isinstance(wanted, ProviderError):
-                    results[ref] = ChangeResult.failed(ref, found.state, wanted, found.state)
-                else:
-                    plan[ref] = wanted
-        before = {ref: found.state for ref, found in current.items() if isinstance(found, Flow)}
-        if plan:
+        plan = await plan_action(self.providers, action, refs, self.clients.errors)
+        results = dict(plan.failed)
+        results.update((ref, plan.already(ref)) for ref in plan.wanted)
+        if plan.to_change:
             done = await converge_audited(
                 self.store,
                 self.providers,
-                plan,
-                before,
+                plan.to_change,
+                plan.before,
                 changed_by=self.changed_by,
                 clock=self.clock,
             )

@@ -4,7 +4,6 @@ texts converted and the rule validated before. No widgets here."""
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -13,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from flowtui import typed_time
 from flowtui.config import AbSwitchRule, Config, ConfigError, MaintenanceRule, Rule
 from flowtui.config_writer import Edit, put_rule, save_edit
 
@@ -122,13 +122,7 @@ def text_items(text: str) -> list[str]:
 
 def text_datetime(text: str) -> datetime:
     """An ISO 8601 date and time, with or without an offset (`T` or a space between)."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None or not re.search(r"\d[T ]\d", text, re.IGNORECASE):
-        raise ValueError(f"{text!r} is not a date and time ({DATETIME_HINT})")
-    return value
+    return typed_time.wall_or_instant(text, DATETIME_HINT)
 
 
 def text_dates(text: str) -> list[date]:

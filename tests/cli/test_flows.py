@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from click.testing import Result
+from state_dir import audit_of
 
 from flowtui.cli.governed import RuleConflict, offer_overrides
 from flowtui.model import FlowRef, State
@@ -144,6 +145,31 @@ def test_create_makes_a_draft(emu: Any, cli: CliRun) -> None:
     created = json.loads(result.stdout)
     assert created["state"] == "disabled"
     assert diga(emu)[created["ref"].split(":", 1)[1]]["name"] == "weekly digest"
+
+
+def test_create_writes_its_intent_before_the_flow_exists(
+    emu: Any, cli: CliRun, tmp_path: Path
+) -> None:
+    created = json.loads(cli("create", "support", "digest", "--json").stdout)
+    outcome, intent = audit_of(tmp_path / "state")
+    assert (intent.event_type, str(intent.flow), intent.new_status) == (
+        "intent",
+        "support:(new)",
+        "created",
+    )
+    assert (outcome.event_type, str(outcome.flow), outcome.result) == (
+        "outcome",
+        created["ref"],
+        "created",
+    )
+    assert outcome.intent_id == intent.id
+    emu.set_fault("diga", burst_5xx=20)
+    failed = cli("create", "support", "never made")
+    assert failed.exit_code == 1
+    outcome, intent = audit_of(tmp_path / "state")[:2]
+    assert (intent.flow.flow_id, outcome.result) == ("(new)", "failed")
+    assert outcome.intent_id == intent.id
+    assert "never made" not in {flow["name"] for flow in diga(emu).values()}
 
 
 def test_read_only_refuses_changes_with_one_line(emu: Any, cli: CliRun, config_for: Any) -> None:

@@ -279,7 +279,7 @@ def test_plan_json_lines() -> None:
 def test_plan_refuses_a_bad_start_and_a_bad_config(tmp_path: Path) -> None:
     code, _, err = run("--config", str(REPO_EXAMPLE), "plan", "--from", "tomorrow")
     assert code == 2
-    assert err.startswith("flowtui: error: --from 'tomorrow' is not an ISO 8601 time")
+    assert err.startswith("flowtui: error: --from 'tomorrow' is not a date and time")
     broken = tmp_path / "schedules.toml"
     broken.write_text("[settings]\nrefresh = 5\n")
     code, _, err = run("--config", str(broken), "plan")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from flowtui.durations import parse_duration
+from flowtui import typed_time
 from flowtui.model import FlowRef, State
 from flowtui.store import SKIP
 
@@ -27,35 +28,17 @@ class OverrideRequest:
     clear: bool = False
 
 
-def parse_until(text: str, now: datetime) -> datetime:
-    """`2h`, `1h30m`, `P1D`, or an ISO 8601 time (naive means UTC); ValueError otherwise."""
-    text = text.strip()
-    try:
-        return now + parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(
-            f"{text!r} is neither a duration (2h) nor a time (2026-12-24T18:00)"
-        ) from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if moment <= now:
-        raise ValueError("the end of an override must be in the future")
-    return moment
-
-
 class OverrideScreen(ModalScreen[OverrideRequest | None]):
     CSS_PATH = "override.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="override_cancel"),
     ]
 
-    def __init__(self, refs: list[FlowRef], now: datetime) -> None:
+    def __init__(self, refs: list[FlowRef], now: datetime, zone: ZoneInfo) -> None:
         super().__init__()
         self.refs = refs
         self.now = now
+        self.zone = zone  # settings.timezone: a time typed without an offset is read in it
 
     def compose(self) -> ComposeResult:
         names = ", ".join(str(ref) for ref in self.refs[:3]) + (" …" if len(self.refs) > 3 else "")
@@ -63,7 +46,9 @@ class OverrideScreen(ModalScreen[OverrideRequest | None]):
             yield Static(f"Override {len(self.refs)} flow(s): {names}", id="title", markup=False)
             yield Label("state")
             yield Select([(s, s) for s in STATES], value=STATES[1], allow_blank=False, id="state")
-            yield Label("until (a duration like 2h, or a time like 2026-12-24T18:00+01:00)")
+            yield Label(
+                f"until (a duration like 2h, or a time like 2026-12-24 18:00 — {self.zone.key})"
+            )
             yield Input(value="2h", id="until")
             yield Static("", id="error", markup=False)
             with Horizontal(id="buttons"):
@@ -84,7 +69,7 @@ class OverrideScreen(ModalScreen[OverrideRequest | None]):
 
     def submit(self) -> None:
         try:
-            until = parse_until(self.query_one("#until", Input).value, self.now)
+            until = typed_time.until(self.query_one("#until", Input).value, self.now, self.zone)
         except ValueError as exc:
             self.query_one("#error", Static).update(str(exc))
             return
