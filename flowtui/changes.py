@@ -21,6 +21,7 @@ from flowtui.model import FlowRef, State
 from flowtui.providers.base import SETTABLE, ChangeResult, Flow, Provider, ProviderError
 from flowtui.providers.bulk import converge_many
 from flowtui.providers.redaction import LOGGER_NAME
+from flowtui.rules import RESTORE
 from flowtui.store import AuditRecord, Store, StoreError
 
 log = logging.getLogger(LOGGER_NAME)
@@ -63,6 +64,28 @@ class ActionPlan:
     def already(self, ref: FlowRef) -> ChangeResult:
         state = self.before[ref]
         return ChangeResult.verified(ref, state, state, state)
+
+
+def hand_change_fate(
+    rule: str, wants: object, enforced: bool, until: str | None, then: object = None
+) -> str:
+    """What the scheduler does with a hand change to a flow that `rule` governs (SPEC §3):
+    an enforcing rule sets it back at once; any other keeps it until the flow's next
+    transition (`until`, already written for the reader), when the state `then` applies —
+    "restore": the state recorded when the window began; None: no rule governs it then."""
+    if enforced:
+        return f"rule {rule!r} enforces {wants}: the scheduler sets it back at once"
+    keeps = f"rule {rule!r} wants {wants} but does not enforce it: the scheduler"
+    if until is None:
+        return f"{keeps} leaves the change alone (no transition ahead)"
+    at = (
+        "stops governing it"
+        if then is None
+        else "puts back the state recorded when the window began"
+        if then == RESTORE
+        else f"sets it {then}"
+    )
+    return f"{keeps} keeps the change until the next transition, {until}, when it {at}"
 
 
 def desired_state(action: str, current: Flow) -> State | ProviderError:

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 
 import click
 
+from flowtui.changes import hand_change_fate
 from flowtui.config import Config, MaintenanceRule
 from flowtui.engine.reconcile import overrides_from
 from flowtui.model import FlowRef, State
-from flowtui.rules import RESTORE, DesiredState, Override, PriorStates, Schedule
+from flowtui.rules import RESTORE, DesiredState, Override, PriorStates, Schedule, Target, Transition
 from flowtui.store import AuditRecord, OverrideRecord, Store
 
 HORIZONS = tuple(timedelta(days=days) for days in (1, 8, 32, 367, 2923))
@@ -26,18 +27,21 @@ class RuleConflict:
     state: State
     want: DesiredState
     until: datetime | None  # the rule's next change for this flow (None: none in 8 years)
+    then: Target = None  # the flow's desired state from `until` on (None: not governed)
+
+    def fate(self) -> str:
+        """What the scheduler will do with the hand change, in words."""
+        until = None if self.until is None else f"{self.until:%Y-%m-%d %H:%M} UTC"
+        want = self.want
+        return hand_change_fate(want.rule, want.state, want.enforced, until, self.then)
 
     def hint(self) -> str:
-        when = "at once" if self.want.enforced else "at the rule's next change"
-        text = (
-            f"{self.flow} is governed by rule {self.want.rule!r}, which wants "
-            f"{self.want.state}; the scheduler will set it back {when}"
-        )
+        text = f"{self.flow}: {self.fate()}"
         if self.until is None:
             return text
         return (
-            f"{text} — to keep it: flowtui override {self.flow} --state {self.state} "
-            f"--until {self.until.isoformat()}"
+            f"{text} — to keep it {self.state} until then: flowtui override {self.flow} "
+            f"--state {self.state} --until {self.until.isoformat()}"
         )
 
 
@@ -61,8 +65,11 @@ def conflicts(
         want = desired.get(ref)
         if want is None or want.rule == "override" or want.state in (None, state):
             continue
-        until = _next_change(schedule, ref, now, priors, overrides)
-        found.append(RuleConflict(ref, state, want, until))
+        coming = _next_change(schedule, ref, now, priors, overrides)
+        if coming is None:
+            found.append(RuleConflict(ref, state, want, None))
+        else:
+            found.append(RuleConflict(ref, state, want, coming.at, coming.to_state))
     return found
 
 
@@ -72,13 +79,13 @@ def _next_change(
     now: datetime,
     priors: PriorStates,
     overrides: list[Override],
-) -> datetime | None:
+) -> Transition | None:
     begin = now
     for horizon in HORIZONS:
         changes = schedule.transitions(begin, begin + horizon, priors, overrides)
-        moments = [t.at for t in changes if t.flow == ref]
-        if moments:
-            return min(moments)
+        coming = [t for t in changes if t.flow == ref]
+        if coming:
+            return min(coming)
         begin += horizon
     return None
 
@@ -92,9 +99,8 @@ def offer_overrides(
             click.echo(f"flowtui: note: {conflict.hint()}", err=True)
             continue
         question = (
-            f"{conflict.flow} is governed by rule {conflict.want.rule!r} "
-            f"(wants {conflict.want.state}). Keep it {conflict.state} until "
-            f"{conflict.until:%Y-%m-%d %H:%M} UTC with an override?"
+            f"{conflict.flow}: {conflict.fate()}. Keep it {conflict.state} until "
+            f"{conflict.until:%Y-%m-%d %H:%M} UTC, whatever the rule says, with an override?"
         )
         if not click.confirm(question, default=True, err=True):
             continue

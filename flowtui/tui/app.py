@@ -23,6 +23,7 @@ from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
+from flowtui.changes import hand_change_fate
 from flowtui.config import Config, did_you_mean
 from flowtui.engine.events import (
     ConfigReloaded,
@@ -417,13 +418,31 @@ class FlowtuiApp(App[None]):
             return CHANGE
         detail, pin_label = "", None
         if governed:
-            rules = sorted({row.governance.rule or "" for row in governed})
-            detail = (
-                f"{len(governed)} of them follow rule {', '.join(rules)}, which would undo a"
-                " hand change at its next transition. Pin them with an override until then?"
-            )
+            detail = self._fates(governed)
             pin_label = "Change + pin"
         return await self.push_screen_wait(ConfirmScreen(question(action, rows), detail, pin_label))
+
+    def _fates(self, governed: list[FlowRow]) -> str:
+        """What the scheduler will do with the hand change of each governed row, and what
+        "Change + pin" does instead."""
+        lines = []
+        for row in governed[:MAX_ERROR_NOTES]:
+            rule, coming = row.governance, row.governance.next_change
+            when = None if coming is None else self.local_time(coming.at)
+            then = None if coming is None else coming.to_state
+            fate = hand_change_fate(rule.rule or "", rule.desired, rule.enforced, when, then)
+            lines.append(f"{row.key}: {fate}.")
+        if len(governed) > MAX_ERROR_NOTES:
+            lines.append(f"… and {len(governed) - MAX_ERROR_NOTES} more governed flow(s).")
+        hours = int(PIN_FALLBACK.total_seconds() // 3600)
+        lines.append(
+            "Change + pin: an override keeps the new state until the next transition"
+            f" ({hours} h when none is scheduled), whatever the rule says."
+        )
+        return "\n".join(lines)
+
+    def local_time(self, at: datetime) -> str:
+        return at.astimezone(self.zone).strftime("%a %Y-%m-%d %H:%M %Z")
 
     def _pin(self, results: list[ChangeResult]) -> None:
         rows = {row.ref: row for row in self._governed(result.ref for result in results)}

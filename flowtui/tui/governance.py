@@ -25,6 +25,7 @@ class Governance:
     rule: str | None = None  # a rule name, "override", or None
     desired: Target = None
     next_change: Transition | None = None
+    enforced: bool = False  # the rule sets a hand change back at once
 
     @property
     def rule_shown(self) -> str:
@@ -49,7 +50,7 @@ def work_out(
     found: dict[FlowRef, Governance] = {}
     for key, wanted in desired.items():
         if isinstance(key, FlowRef):
-            found[key] = Governance(wanted.rule, wanted.state, upcoming.get(key))
+            found[key] = Governance(wanted.rule, wanted.state, upcoming.get(key), wanted.enforced)
     for ref, transition in upcoming.items():
         if ref not in found:
             found[ref] = Governance(None, None, transition)

@@ -295,8 +295,8 @@ def test_changing_a_governed_flow_by_hand_points_to_an_override(
     result = cli("enable", f"support:{flow_id}", config=config_for(extra=freeze_rule(end)))
     assert result.exit_code == 0, result.output
     assert result.stderr.strip() == (
-        f"flowtui: note: support:{flow_id} is governed by rule 'freeze', which wants disabled; "
-        "the scheduler will set it back at once — to keep it: flowtui override "
+        f"flowtui: note: support:{flow_id}: rule 'freeze' enforces disabled: the scheduler "
+        "sets it back at once — to keep it enabled until then: flowtui override "
         f"support:{flow_id} --state enabled --until {end.isoformat()}"
     )
     quiet = cli("disable", f"support:{flow_id}", config=config_for(extra=freeze_rule(end)))
@@ -315,3 +315,20 @@ def test_the_offer_accepted_pins_the_flow(tmp_path: Path, monkeypatch: Any) -> N
     assert (pin.flow, pin.state, pin.until) == (FlowRef("support", "wf_1"), "enabled", until)
     assert [r.event_type for r in store.audit()] == ["override"]
     store.close()
+
+
+def test_a_rule_that_does_not_enforce_keeps_the_hand_change_until_its_next_transition(
+    emu: Any, cli: CliRun, config_for: Any
+) -> None:
+    end = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
+    flow_id = pick(emu, status="DISABLED", published=True)
+    rule = freeze_rule(end).replace("enforce = true", "enforce = false")
+    result = cli("enable", f"support:{flow_id}", config=config_for(extra=rule))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == (
+        f"flowtui: note: support:{flow_id}: rule 'freeze' wants disabled but does not enforce "
+        "it: the scheduler keeps the change until the next transition, "
+        f"{end:%Y-%m-%d %H:%M} UTC, when it puts back the state recorded when the window "
+        "began — to keep it enabled until then: flowtui override "
+        f"support:{flow_id} --state enabled --until {end.isoformat()}"
+    )
