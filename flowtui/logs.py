@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from flowtui.providers.redaction import RedactingFilter, redact
 
-LIBRARIES = ("apscheduler", "httpx", "httpcore", "uvicorn", "uvicorn.error", "uvicorn.access")
+LIBRARIES = ("apscheduler", "httpx", "httpcore", "uvicorn")  # warnings only, unless debug
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
@@ -64,13 +64,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(body)
 
 
+class LibraryFilter(logging.Filter):
+    """Lets a library's record through only from warning up (any, at debug level)."""
+
+    def __init__(self, debug: bool) -> None:
+        super().__init__()
+        self.debug = debug
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.debug or record.levelno >= logging.WARNING:
+            return True
+        return not any(record.name == n or record.name.startswith(f"{n}.") for n in LIBRARIES)
+
+
 class StderrHandler(logging.Handler):
     """Writes to the current `sys.stderr` (found at each write, so it follows a test
     runner's capture), redacting every record."""
 
-    def __init__(self, formatter: logging.Formatter) -> None:
+    def __init__(self, formatter: logging.Formatter, debug: bool = False) -> None:
         super().__init__()
         self.setFormatter(formatter)
+        self.addFilter(LibraryFilter(debug))
         self.addFilter(RedactingFilter())
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -83,15 +97,12 @@ class StderrHandler(logging.Handler):
 
 def configure(fmt: str = "human", level: str = "warning") -> None:
     """Route every logger through one stderr handler in `fmt` ("human" or "json") at
-    `level` ("debug", "info", "warning"); idempotent, the last call wins. Libraries stay at
-    warning unless the level is debug."""
+    `level` ("debug", "info", "warning"); idempotent, the last call wins. Libraries are
+    heard from warning up unless the level is debug. (A uvicorn server joins the channel when
+    started with `log_config=None`, so that it installs no handlers of its own.)"""
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, StderrHandler)]:
         root.removeHandler(handler)
-    root.addHandler(StderrHandler(JsonFormatter() if fmt == "json" else HumanFormatter()))
+    formatter = JsonFormatter() if fmt == "json" else HumanFormatter()
+    root.addHandler(StderrHandler(formatter, debug=level == "debug"))
     root.setLevel(LEVELS[level])
-    for name in LIBRARIES:
-        library = logging.getLogger(name)
-        library.setLevel(logging.INFO if level == "debug" else logging.WARNING)
-        library.handlers.clear()  # uvicorn's own config would write elsewhere, unformatted
-        library.propagate = True
