@@ -197,7 +197,7 @@ def _format_time(value: time) -> str:
 
 def _target_state(value: object) -> State:
     if value in (State.ENABLED, State.DISABLED):
-        return State(value)
+        return State(str(value))
     raise _invalid(f"state {value!r} is not allowed", 'use "enabled" or "disabled"')
 
 

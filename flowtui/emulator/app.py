@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from starlette.applications import Starlette
 from starlette.routing import Mount, Router
 
@@ -19,7 +21,7 @@ def build_app(emulator: Emulator) -> Starlette:
         gate = PlatformGate(
             name,
             Router(platform.routes()),
-            faults=lambda name=name: emulator.faults[name],
+            faults=functools.partial(emulator.faults.__getitem__, name),
             rng=emulator.rng,
             log=emulator.log,
             server_error=platform.server_error,

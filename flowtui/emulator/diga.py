@@ -141,7 +141,7 @@ class Diga:
         if errors:
             return validation.response(errors)
         flow_id = seed.diga_id(self.emulator.rng)
-        flow = seed.diga_draft(flow_id, name, utcnow())
+        flow = seed.diga_draft(flow_id, str(name), utcnow())
         self.flows.add(flow_id, flow)
         mark_applied(request)
         return JSONResponse(flow.to_api(), status_code=201)

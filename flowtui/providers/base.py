@@ -246,10 +246,10 @@ class Provider(Protocol):
     """One account on one platform."""
 
     account: str
-    kind: str
-    can_list: bool
-    can_publish: bool
-    can_create: bool
+    kind: ClassVar[str]
+    can_list: ClassVar[bool]
+    can_publish: ClassVar[bool]
+    can_create: ClassVar[bool]
 
     async def list_flows(self) -> list[Flow]: ...
 

@@ -369,7 +369,7 @@ class Bitrix24Provider(BaseProvider):
         if now.state == desired:
             return ChangeResult.verified(ref, desired, before, now.state)
         if now.state is State.UNKNOWN:
-            error = PlatformError(f"`active` unreadable: {now.raw.get('active')!r}")
+            error: ProviderError = PlatformError(f"`active` unreadable: {now.raw.get('active')!r}")
             return ChangeResult.failed(ref, desired, error, now.state)
         if confirmed >= TOGGLE_ROUNDS or unknown >= UNKNOWN_ROUNDS:
             error = Conflict(

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import PurePath
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -85,7 +86,7 @@ class FlowtuiApp(App[None]):
     """`FlowtuiApp(control)`; `scheduler` is the in-process scheduler link, if any."""
 
     TITLE = "flowtui"
-    CSS_PATH: ClassVar[list[str]] = ["widgets/status_bar.tcss"]
+    CSS_PATH: ClassVar[list[str | PurePath]] = ["widgets/status_bar.tcss"]
     COMMANDS = App.COMMANDS | {FlowCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="help"),
@@ -526,7 +527,11 @@ class FlowtuiApp(App[None]):
 
     def keymap_rows(self) -> list[tuple[str, str, str, str]]:
         """(binding id, key, description, where) of every remappable key, as mapped now."""
-        places = [("flows", FlowTable), ("flows", MainScreen), ("anywhere", FlowtuiApp)]
+        places: list[tuple[str, type[DOMNode]]] = [
+            ("flows", FlowTable),
+            ("flows", MainScreen),
+            ("anywhere", FlowtuiApp),
+        ]
         rows = []
         for where, owner in (*places, *SCREEN_KEYS):
             for binding in owner.BINDINGS:

@@ -16,15 +16,18 @@ from flowtui import typed_time
 from flowtui.config import AbSwitchRule, Config, ConfigError, MaintenanceRule, Rule
 from flowtui.config_writer import Edit, put_rule, save_edit
 
-KINDS = {"maintenance": MaintenanceRule, "ab_switch": AbSwitchRule}
+KINDS: dict[str, type[MaintenanceRule] | type[AbSwitchRule]] = {
+    "maintenance": MaintenanceRule,
+    "ab_switch": AbSwitchRule,
+}
 # The keys the app's form edits, as written in the file: those of every rule of a kind, and
 # those of each window form (config's FORMS, plus the except_dates of repeating windows).
 # Keys not listed here (paused) are kept from the rule as they are.
-COMMON_KEYS = {
+COMMON_KEYS: dict[str, tuple[str, ...]] = {
     "maintenance": ("name", "flows", "state", "after", "enforce", "priority", "timezone"),
     "ab_switch": ("name", "a", "b", "order", "enforce", "timezone"),
 }
-WINDOW_FORMS = {
+WINDOW_FORMS: dict[str, dict[str, tuple[str, ...]]] = {
     "maintenance": {
         "cron": ("cron", "duration", "except_dates"),
         "once": ("start", "end"),

@@ -34,7 +34,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Text(TITLE), id="title")
-            table: DataTable[str] = DataTable(cursor_type="row", id="keys")
+            table: DataTable[str | Text] = DataTable(cursor_type="row", id="keys")
             table.add_columns("KEY", "ACTION", "WHERE", "ID")
             for binding_id, key, description, where in self.rows:
                 label = safe(key_label(key))

@@ -6,7 +6,7 @@ validates like `check`; problems stay in the form, nothing is written until it p
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from textual import on
 from textual.app import ComposeResult
@@ -117,7 +117,9 @@ class RuleFormScreen(ModalScreen[Config | None]):
                         start = value if value in SELECTS[key] else SELECTS[key][0]
                         yield Select(options, value=start, allow_blank=False, id=key)
                     else:
-                        typed = "integer" if key == "priority" else "text"
+                        typed: Literal["integer", "text"] = (
+                            "integer" if key == "priority" else "text"
+                        )
                         yield Input(value=value, placeholder=placeholder, type=typed, id=key)
             yield Static("", id="problems", markup=False)
             with Horizontal(id="buttons"):
