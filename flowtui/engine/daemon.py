@@ -353,7 +353,7 @@ class Scheduler:
         if self._transition_job not in (None, job_id) and self._aps.get_job(self._transition_job):
             self._aps.remove_job(self._transition_job)
         self._transition_job = job_id
-        if job_id is not None and self._aps.get_job(job_id) is None:
+        if self.next_transition is not None and self._aps.get_job(job_id) is None:
             self._aps.add_job(
                 self.wake,
                 DateTrigger(run_date=self.clock.wall(self.next_transition)),
