@@ -131,11 +131,13 @@ async def test_the_app_takes_the_scheduler_over_when_its_holder_goes_away(
             await wait_for(pilot, lambda: app.status.status.scheduler == held, "the holder")
             holder.kill()  # gone without a word, as after kill -9: the pid file stays behind
             await holder.wait()
-            await wait_for(pilot, lambda: app.status.status.scheduler == "running", "takeover")
+            said = f"pid {holder.pid} no longer runs the scheduler: this app runs it now"
+            await wait_for(
+                pilot, lambda: said in [n.message for n in app._notifications], "the notice"
+            )
+            assert app.status.status.scheduler == "running"
             assert app.scheduler is not None
             assert app.scheduler.embedded
-            notes = [n.message for n in app._notifications]
-            assert f"pid {holder.pid} no longer runs the scheduler: this app runs it now" in notes
             await pilot.press("P")
             await wait_for(pilot, lambda: app.status.status.scheduler == "paused", "pause")
     finally:
