@@ -149,7 +149,8 @@ def serve(platform: Misbehaving) -> Iterator[str]:
     """Serve `platform` on a free loopback port; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(platform.app(), log_level="critical", lifespan="off")
+    # log_config=None: uvicorn installs no handlers of its own, its records propagate (logs.py)
+    config = uvicorn.Config(platform.app(), log_level="critical", log_config=None, lifespan="off")
     config.timeout_graceful_shutdown = 1
     server = _Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
