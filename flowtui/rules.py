@@ -774,7 +774,7 @@ def _after_states(
         return {flow: restored[state] for flow, state in priors.items() if flow in flows}
     states: dict[FlowKey, DesiredState] = {}
     for flow in flows:
-        state = priors.get(flow)  # type: ignore[call-overload]
+        state = priors.get(flow) if isinstance(flow, FlowRef) else None
         if state is not None:
             states[flow] = restored[state]
     return states

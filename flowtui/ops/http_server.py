@@ -69,7 +69,8 @@ class OpsServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        address, port = self._server.server_address[:2]
+        host = address.decode() if isinstance(address, bytes) else str(address)
         return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
 
     def start(self) -> None:
@@ -87,7 +88,7 @@ class OpsServer:
     def _app(self, environ: dict[str, Any], respond: Respond) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/metrics":
-            return self._metrics(environ, respond)  # type: ignore[no-any-return]
+            return self._metrics(environ, respond)
         if path == "/healthz":
             alive, age = self._health.loop_alive()
             text = "ok\n" if alive else f"event loop stalled for {age:.0f}s\n"

@@ -241,10 +241,10 @@ class Metrics:
         for ref, state in self._flow_states.items():
             key = (ref.account, str(state))
             counts[key] = counts.get(key, 0) + 1
-        for account, state in self._series - counts.keys():
-            self.flows.labels(account, state).set(0)
-        for (account, state), count in counts.items():
-            self.flows.labels(account, state).set(count)
+        for account, label in self._series - counts.keys():
+            self.flows.labels(account, label).set(0)
+        for (account, label), count in counts.items():
+            self.flows.labels(account, label).set(count)
         self._series |= counts.keys()
 
     # -- the transport observer hook --------------------------------------------------------

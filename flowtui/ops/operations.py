@@ -30,7 +30,7 @@ from flowtui.ops.health import HealthTracker
 from flowtui.ops.http_server import OpsServer
 from flowtui.ops.metrics import Metrics
 from flowtui.ops.notify import Notifier
-from flowtui.ops.webhooks import webhooks
+from flowtui.ops.webhooks import Webhook, webhooks
 from flowtui.providers import observers
 from flowtui.providers.redaction import LOGGER_NAME
 
@@ -74,7 +74,8 @@ class Operations:
                 self.metrics.registry.register(collector)
             self.server = OpsServer(http, self.metrics.registry, self.health)
         config = self._config()
-        hooks, self.notify_problems = [], []
+        hooks: list[Webhook] = []
+        self.notify_problems: list[str] = []
         if notify and config is not None:
             source = os.environ if environ is None else environ
             hooks, self.notify_problems = webhooks(config, source)

@@ -57,7 +57,7 @@ class LeaseStore:
 
     def _run(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         try:
-            cursor = self._connection().execute(query, params)  # type: ignore[arg-type]
+            cursor = self._connection().execute(query, params)
             return cursor.fetchall() if cursor.description else []
         except psycopg.Error as exc:
             self.close()

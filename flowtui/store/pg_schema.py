@@ -112,6 +112,6 @@ def upgrade(conn: psycopg.Connection, where: str) -> tuple[int, int]:
         if before > SCHEMA_VERSION:
             check_version(conn, where)
         for sql in MIGRATIONS[before:]:
-            conn.execute(sql)  # type: ignore[call-overload]  # trusted constant DDL
+            conn.execute(sql)  # trusted constant DDL
         conn.execute("UPDATE flowtui_schema SET version = %s", (SCHEMA_VERSION,))
     return before, SCHEMA_VERSION

@@ -84,7 +84,7 @@ class PostgresStore(AuditLog):
         """Run one statement on a pooled connection; its rows (empty for none)."""
         try:
             with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-                cur.execute(sql, tuple(params))  # type: ignore[arg-type]
+                cur.execute(sql, tuple(params))
                 return cur.fetchall() if cur.description else [{"rowcount": cur.rowcount}]
         except (psycopg.Error, PoolTimeout) as exc:
             raise StoreError(f"state store {self.where}: {_first_line(exc)}") from None
