@@ -12,7 +12,14 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from flowtui.providers.redaction import RedactingFilter, redact
+
+def redact(text: str) -> str:
+    """flowtui.providers.redaction's, imported when a record is written: a command that logs
+    nothing does not load the providers package (and its httpx set-up) for its log."""
+    from flowtui.providers.redaction import redact as redact_secrets
+
+    return redact_secrets(text)
+
 
 LIBRARIES = ("apscheduler", "httpx", "httpcore", "uvicorn")  # warnings only, unless debug
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
@@ -85,9 +92,9 @@ class StderrHandler(logging.Handler):
         super().__init__()
         self.setFormatter(formatter)
         self.addFilter(LibraryFilter(debug))
-        self.addFilter(RedactingFilter())
 
     def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args = redact(record.getMessage()), None
         try:
             sys.stderr.write(self.format(record) + "\n")
             sys.stderr.flush()
