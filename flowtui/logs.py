@@ -22,6 +22,7 @@ def redact(text: str) -> str:
 
 
 LIBRARIES = ("apscheduler", "httpx", "httpcore", "uvicorn")  # warnings only, unless debug
+UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access")
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
@@ -110,6 +111,11 @@ def configure(fmt: str = "human", level: str = "warning") -> None:
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, StderrHandler)]:
         root.removeHandler(handler)
+    for name in UVICORN:  # a server configured with uvicorn's defaults writes elsewhere
+        server_log = logging.getLogger(name)
+        server_log.handlers.clear()
+        server_log.propagate = True
+        server_log.disabled = False
     formatter = JsonFormatter() if fmt == "json" else HumanFormatter()
     root.addHandler(StderrHandler(formatter, debug=level == "debug"))
     root.setLevel(LEVELS[level])
