@@ -349,7 +349,7 @@ async def publish(session: Session, refs: Sequence[FlowRef]) -> list[Row]:
             ):
                 rows[ref] = Row(ref, "publish", "already", found.state)
         todo = [ref for ref in refs if ref not in rows]
-        found = (
+        published = (
             await publish_audited(
                 audit.store,
                 {ref.account: session.provider(ref.account) for ref in todo},
@@ -364,7 +364,7 @@ async def publish(session: Session, refs: Sequence[FlowRef]) -> list[Row]:
         fail(f"{exc}; no change made")
     finally:
         audit.close()
-    for ref, answer in found.items():
+    for ref, answer in published.items():
         rows[ref] = (
             Row(ref, "publish", "failed", State.UNKNOWN, error=answer)
             if isinstance(answer, ProviderError)

@@ -254,7 +254,7 @@ class Transport:
         if not (isinstance(exc, _Retry) and exc.unreachable):
             return False
         upcoming = self.retry.longest_delay(state.attempt_number)
-        return state.seconds_since_start + upcoming > self._timeout
+        return (state.seconds_since_start or 0.0) + upcoming > self._timeout
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

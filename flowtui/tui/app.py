@@ -48,9 +48,9 @@ from flowtui.providers.clients import close_all
 from flowtui.store import StoreError
 from flowtui.tui.change_text import changes_nothing, in_app_words, question
 from flowtui.tui.commands import FlowCommands
-from flowtui.tui.control import Control, FlowRow, Governance, Snapshot, is_rule_governed
+from flowtui.tui.control import Control, FlowRow, Snapshot, is_rule_governed
 from flowtui.tui.display import key_label
-from flowtui.tui.governance import UNGOVERNED
+from flowtui.tui.governance import UNGOVERNED, Governance
 from flowtui.tui.scheduler_link import SchedulerLink
 from flowtui.tui.screens.audit import AuditScreen
 from flowtui.tui.screens.confirm import CHANGE, PIN, ConfirmScreen
