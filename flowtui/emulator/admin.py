@@ -27,9 +27,11 @@ Tests, the demo and the benchmarks drive the emulator through it. Platforms are 
     can tell which token it is without the state revealing any.
 
 `GET /_emulator/requests[?platform=P]` → `{"requests": [{"method", "path", "query",
-    "platform", "status", "duration_ms", "dropped", "at"}]}` oldest first (admin calls are
-    not logged; a Bitrix24 webhook code and `auth`/`refresh_token`/`client_secret` query
-    values are replaced by `***`). `dropped` is true when the answer was lost on purpose.
+    "platform", "status", "duration_ms", "dropped", "applied", "at"}]}` oldest first (admin
+    calls are not logged; a Bitrix24 webhook code and `auth`/`refresh_token`/`client_secret`
+    query values are replaced by `***`). `dropped` is true when the answer was lost on
+    purpose; `applied` counts the changes the request made (each activate of a Bitrix24
+    `batch` counts).
     `DELETE /_emulator/requests` clears the log.
 
 `GET /_emulator/faults` → every platform's faults; `GET|PUT /_emulator/faults/{platform}`

@@ -104,8 +104,9 @@ def default_faults(config: EmulatorConfig) -> dict[str, PlatformFaults]:
 
 
 def mark_applied(request: Request) -> None:
-    """Called by a handler once it has changed state: the request counts as mutating."""
-    request.state.applied = True
+    """Called by a handler once it has changed state: the request counts as mutating, and
+    the log counts the changes it applied (a Bitrix24 `batch` may apply many)."""
+    request.state.applied = getattr(request.state, "applied", 0) + 1
 
 
 _WEBHOOK_CODE = re.compile(r"^(/bitrix24/rest/[^/]+/)[^/]+/")
@@ -132,6 +133,7 @@ class RequestLog:
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 "dropped": dropped,
+                "applied": scope.get("state", {}).get("applied", 0),
                 "at": time.time(),
             }
         )

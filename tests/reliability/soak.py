@@ -397,7 +397,11 @@ class Soak:
             if toggles[flow_id] != flips:
                 self._violation(report, f"{ref}: {toggles[flow_id]} toggles applied, {flips} flips")
         self.counts.toggles += sum(toggles.values())
-        activates = sum(1 for r in applied if r["path"].endswith("tasks.flow.Flow.activate"))
+        activates = sum(
+            r["applied"]
+            for r in applied
+            if r["path"].endswith(("tasks.flow.Flow.activate", "/batch", "/batch.json"))
+        )
         flips = sum(
             1
             for i in self.picked.bitrix24
