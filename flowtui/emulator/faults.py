@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -189,6 +189,9 @@ class PlatformGate:
         except HTTPException as unrouted:  # no such path, or a method it does not take
             messages.clear()
             await self.http_error(unrouted.status_code)(scope, receive, hold)
+        except ClientDisconnect:  # the client gave up (its timeout) before sending its body
+            self.log.add(scope, self.platform, 499, started, dropped=False)
+            return
         status = next((m["status"] for m in messages if m["type"] == "http.response.start"), 500)
         if scope["state"].get("applied") and faults.drop_after_apply > 0:
             faults.drop_after_apply -= 1
