@@ -68,6 +68,10 @@ class Lanes(Generic[Result]):
             for task in list(self._tasks.values()):
                 task.cancel()
             await self.drain()
+        for request in self._waiting.values():  # asked for while being cut off
+            for waiter in request.waiters:
+                waiter.cancel()
+        self._waiting.clear()
 
     async def _drive(self, unit: str) -> None:
         try:
@@ -76,6 +80,8 @@ class Lanes(Generic[Result]):
                     result = await self._run(unit, request.at, request.full)
                 except asyncio.CancelledError:
                     for waiter in request.waiters:
+                        waiter.cancel()
+                    for waiter in self._waiting.pop(unit, request).waiters:
                         waiter.cancel()
                     raise
                 except Exception as exc:  # the waiters raise it: nothing is swallowed here

@@ -46,3 +46,18 @@ async def test_stop_cuts_off_a_pass_that_outlasts_the_grace() -> None:
     assert not lanes.busy
     with pytest.raises(asyncio.CancelledError):
         await stuck
+
+
+async def test_stop_also_ends_the_requests_waiting_behind_a_cut_off_pass() -> None:
+    async def run(unit: str, at: datetime, full: bool) -> None:
+        await asyncio.Event().wait()  # never answers
+
+    lanes: Lanes[None] = Lanes(run)
+    running = lanes.request("stuck", T, True)
+    await asyncio.sleep(0)
+    waiting = lanes.request("stuck", T + timedelta(seconds=1), False)  # merged, not started
+    await lanes.stop(grace=0.05)
+    async with asyncio.timeout(5):  # (before the fix, the waiting one was never answered)
+        for future in (running, waiting):
+            with pytest.raises(asyncio.CancelledError):
+                await future
