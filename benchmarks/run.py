@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     machine = replace(machine, load_after=os.getloadavg()[0])
     print(text_table(rows))
     report = markdown(rows, machine, sizes, command)
+    if args.only and args.output == RESULTS:  # a partial run never replaces the full table
+        print("not written: --only runs print their rows (use --output to keep them)")
+        return 0 if ok else 1
     args.output.write_text(report)
     if sizes.name == "full" and args.output == RESULTS and not args.only:
         write_readme(table_of(report), machine)
