@@ -116,7 +116,6 @@ def configure(fmt: str = "human", level: str = "warning") -> None:
         server_log.handlers.clear()
         server_log.propagate = True
         server_log.disabled = False
-        server_log.setLevel(logging.NOTSET)  # a server's `log_level` must not mute the channel
     formatter = JsonFormatter() if fmt == "json" else HumanFormatter()
     root.addHandler(StderrHandler(formatter, debug=level == "debug"))
     root.setLevel(LEVELS[level])

@@ -18,9 +18,16 @@ from flowtui.providers.redaction import register_secret
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    # a server started by an earlier test may have set uvicorn's levels (its `log_level`);
+    # this process has none of its own
+    servers = {name: logging.getLogger(name).level for name in logs.UVICORN}
+    for name in servers:
+        logging.getLogger(name).setLevel(logging.NOTSET)
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name, server_level in servers.items():
+        logging.getLogger(name).setLevel(server_level)
 
 
 def fail_with(message: str) -> None:
