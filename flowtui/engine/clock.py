@@ -23,6 +23,13 @@ class Clock(Protocol):
         ...
 
 
+def real_span(clock: Clock, span: timedelta) -> timedelta:
+    """How long `span` of `clock`'s time lasts in real time (`span` itself but for a
+    compressed clock)."""
+    now = clock.now()
+    return clock.wall(now + span) - clock.wall(now)
+
+
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)

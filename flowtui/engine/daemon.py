@@ -30,7 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from flowtui import locations
 from flowtui.config import Config, ConfigError, load_config
-from flowtui.engine.clock import Clock, SystemClock
+from flowtui.engine.clock import Clock, SystemClock, real_span
 from flowtui.engine.events import (
     ConfigReloaded,
     EngineFailed,
@@ -209,9 +209,12 @@ class Scheduler:
                 "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
             },
         )
-        resync = self._reconciler.config.settings.resync
+        resync = real_span(self.clock, self._reconciler.config.settings.resync)
         self._aps.add_job(
-            self.wake, IntervalTrigger(seconds=self._real(resync)), ("resync",), id=RESYNC_JOB
+            self.wake,
+            IntervalTrigger(seconds=max(0.001, resync.total_seconds())),
+            ("resync",),
+            id=RESYNC_JOB,
         )
         self._aps.add_job(
             self.wake,
@@ -326,11 +329,6 @@ class Scheduler:
             log.exception("%s pass failed", trigger)
             message = f"{trigger} pass failed: unexpected {type(exc).__name__}: {exc}"
             self.bus.publish(EngineFailed(message, self.clock.now()))
-
-    def _real(self, span: timedelta) -> float:
-        """Seconds of real time that `span` of the engine's clock lasts."""
-        now = self.clock.now()
-        return max(0.001, (self.clock.wall(now + span) - self.clock.wall(now)).total_seconds())
 
     def _overrides_now(self, now: datetime) -> tuple[tuple[str, str, datetime], ...] | None:
         if self._store is None:

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flowtui.config import AbSwitchRule, AccountWildcard, Bitrix24Account, Config, MaintenanceRule
-from flowtui.engine.clock import Clock
+from flowtui.engine.clock import Clock, real_span
 from flowtui.engine.events import (
     AccountFailed,
     DriftDetected,
@@ -374,9 +374,8 @@ class Reconciler:
 
     def _scale(self) -> float:
         """Engine seconds per real second (1 but for compressed test clocks)."""
-        now = self.clock.now()
-        real = (self.clock.wall(now + MIN_HORIZON) - self.clock.wall(now)).total_seconds()
-        return MIN_HORIZON.total_seconds() / real if real > 0 else 1.0
+        real = real_span(self.clock, MIN_HORIZON)
+        return MIN_HORIZON / real if real > timedelta(0) else 1.0
 
     def _horizon(self) -> timedelta:
         scale = self._scale()
