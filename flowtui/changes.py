@@ -22,7 +22,7 @@ from flowtui.providers.base import SETTABLE, ChangeResult, Flow, Provider, Provi
 from flowtui.providers.bulk import converge_many
 from flowtui.providers.redaction import LOGGER_NAME
 from flowtui.rules import RESTORE
-from flowtui.store import AuditRecord, Store, StoreError
+from flowtui.store import AuditRecord, IntentOutcome, Store, StoreError
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -154,46 +154,61 @@ async def apply_changes(
     known: Mapping[FlowRef, Flow] | None = None,
 ) -> list[ChangeResult]:
     """Intent rows for all `changes` (StoreError propagates: nothing is sent without its
-    intent on disk), converge, then an outcome row for each flow as soon as it is done.
-    An outcome that cannot be written is logged; its open intent is re-verified at the
-    scheduler's next start. `known`: flows just read, not read again before changing
-    (flowtui.providers.bulk). Results come in `changes`' order."""
+    intent on disk), converge, then outcome rows for each account's flows as soon as that
+    account is done (one write each, not one per flow). An outcome that cannot be written
+    is logged; its open intent is re-verified at the scheduler's next start. `known`: flows
+    just read, not read again before changing (flowtui.providers.bulk). Results come in
+    `changes`' order."""
     at = clock()
     by_ref = {change.ref: change for change in changes}
-    intents: dict[FlowRef, int] = {}
-    for change in changes:
-        intents[change.ref] = store.record_intent(
-            change.ref,
-            old_status=None if change.before is None else str(change.before),
-            new_status=str(change.target),
-            changed_by=change.changed_by,
-            reason=change.reason,
-            at=at,
-        )
-        if on_intent is not None:
+    ids = store.record_events(
+        [
+            AuditRecord(
+                "intent",
+                change.ref,
+                change.changed_by,
+                at,
+                old_status=None if change.before is None else str(change.before),
+                new_status=str(change.target),
+                reason=change.reason,
+            )
+            for change in changes
+        ]
+    )
+    intents = {change.ref: intent for change, intent in zip(changes, ids, strict=True)}
+    if on_intent is not None:
+        for change in changes:
             on_intent(change, at)
 
-    def outcome(result: ChangeResult) -> None:
+    def outcomes(results: list[ChangeResult]) -> None:
         done = clock()
         try:
-            store.record_outcome(
-                intents[result.ref],
-                new_status=str(result.state),
-                result=result.outcome.value,
-                at=done,
-                error=None if result.error is None else str(result.error),
+            store.record_outcomes(
+                [
+                    IntentOutcome(
+                        intents[result.ref],
+                        new_status=str(result.state),
+                        result=result.outcome.value,
+                        at=done,
+                        error=None if result.error is None else str(result.error),
+                    )
+                    for result in results
+                ]
             )
         except StoreError as exc:
+            flows = ", ".join(str(result.ref) for result in results[:3])
+            more = f" and {len(results) - 3} more" if len(results) > 3 else ""
             log.warning(
-                "outcome of %s not recorded (re-verified at next start): %s", result.ref, exc
+                "outcome of %s%s not recorded (re-verified at next start): %s", flows, more, exc
             )
         if on_outcome is not None:
-            on_outcome(by_ref[result.ref], result, done)
+            for result in results:
+                on_outcome(by_ref[result.ref], result, done)
 
     return await converge_many(
         providers,
         {change.ref: change.target for change in changes},
-        on_result=outcome,
+        on_results=outcomes,
         known=known,
     )
 

@@ -53,7 +53,7 @@ from flowtui.providers.base import (
 from flowtui.providers.bulk import converge_many
 from flowtui.providers.redaction import LOGGER_NAME
 from flowtui.rules import DesiredState, FlowKey, Override, Schedule, Timeline, timeline_for
-from flowtui.store import SKIP, AuditRecord, Store
+from flowtui.store import SKIP, AuditRecord, IntentOutcome, Store
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -724,37 +724,47 @@ class Reconciler:
         # a change in flight makes its flow's memory void: killed now, a restart finds a
         # transition to make, not drift to leave
         self._remember_desired(dict.fromkeys(changes, FORGOTTEN))
-        intents = {}
+        ids = self.store.record_events(  # one write for all, before anything is sent
+            [
+                AuditRecord(
+                    "intent",
+                    ref,
+                    change.changed_by,
+                    at,
+                    old_status=str(change.before),
+                    new_status=str(change.target),
+                    reason=change.reason,
+                )
+                for ref, change in changes.items()
+            ]
+        )
+        intents = dict(zip(changes, ids, strict=True))
         for ref, change in changes.items():
-            intents[ref] = self.store.record_intent(
-                ref,
-                old_status=str(change.before),
-                new_status=str(change.target),
-                changed_by=change.changed_by,
-                reason=change.reason,
-                at=at,
-            )
             self.bus.publish(
                 FlowChanged(ref, change.before, State.PENDING, change.changed_by, change.reason, at)
             )
         results = await converge_many(
             self.providers, {ref: change.target for ref, change in changes.items()}, known=known
         )
+        done = self.clock.now()
         outcomes = {}
+        closing = []
+        events = []
         for result in results:
             change = changes[result.ref]
-            done = self.clock.now()
             outcome = outcomes[result.ref] = _from_result(change, result)
             superseded = outcome.action is Action.SUPERSEDED
             state = change.before if superseded else result.state
-            self.store.record_outcome(
-                intents[result.ref],
-                new_status=str(state),
-                result=str(Action.SUPERSEDED) if superseded else result.outcome.value,
-                at=done,
-                error=outcome.error,
+            closing.append(
+                IntentOutcome(
+                    intents[result.ref],
+                    new_status=str(state),
+                    result=str(Action.SUPERSEDED) if superseded else result.outcome.value,
+                    at=done,
+                    error=outcome.error,
+                )
             )
-            self.bus.publish(
+            events.append(
                 FlowChanged(
                     result.ref,
                     change.before,
@@ -765,6 +775,9 @@ class Reconciler:
                     outcome.error,
                 )
             )
+        self.store.record_outcomes(closing)
+        for event in events:
+            self.bus.publish(event)
         self._remember_desired(
             {
                 ref: _memory_key(changes[ref].want)

@@ -29,7 +29,7 @@ from flowtui.providers.redaction import LOGGER_NAME
 
 log = logging.getLogger(LOGGER_NAME)
 
-OnResult = Callable[[ChangeResult], None]
+OnResults = Callable[[list[ChangeResult]], None]
 
 # A pass that ended in transient failures (5xx or 429 that outlasted the transport's
 # retries) is followed by another after a pause that grows with each pass, so a platform
@@ -43,12 +43,13 @@ async def converge_many(
     desired: Mapping[FlowRef, State],
     *,
     passes: int = PASSES,
-    on_result: OnResult | None = None,
+    on_results: OnResults | None = None,
     known: Mapping[FlowRef, Flow] | None = None,
 ) -> list[ChangeResult]:
     """Converge every flow in `desired`; results come back in `desired`'s order.
 
-    `on_result` is called once per flow with its final result (for progress displays).
+    `on_results` is called once per account, as soon as it is done, with the final results
+    of its flows (written to the audit log together, shown by progress displays).
     """
     by_account: dict[str, dict[str, State]] = defaultdict(dict)
     recent: dict[str, dict[str, Flow]] = defaultdict(dict)
@@ -59,7 +60,7 @@ async def converge_many(
     done = await asyncio.gather(
         *(
             _converge_account(
-                providers.get(account), account, changes, passes, on_result, recent[account]
+                providers.get(account), account, changes, passes, on_results, recent[account]
             )
             for account, changes in by_account.items()
         )
@@ -73,7 +74,7 @@ async def _converge_account(
     account: str,
     changes: dict[str, State],
     passes: int,
-    on_result: OnResult | None,
+    on_results: OnResults | None,
     known: Mapping[str, Flow],
 ) -> list[ChangeResult]:
     if provider is None:
@@ -81,9 +82,8 @@ async def _converge_account(
         results = [_failed(account, i, s, error) for i, s in changes.items()]
     else:
         results = await _passes(provider, account, changes, passes, known)
-    if on_result is not None:
-        for result in results:
-            on_result(result)
+    if on_results is not None:
+        on_results(results)
     return results
 
 

@@ -4,7 +4,7 @@ that both backends (SQLite, PostgreSQL) satisfy, and the errors a caller can mee
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -68,6 +68,17 @@ class AuditRecord:
 
 
 @dataclass(frozen=True)
+class IntentOutcome:
+    """What became of the change the intent row `intent_id` announced (see `record_outcome`)."""
+
+    intent_id: int
+    new_status: str | None
+    result: str
+    at: datetime
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class OverrideRecord:
     """An operator's time-boxed pin: `state` is enabled, disabled or "skip"."""
 
@@ -114,6 +125,10 @@ class Store(Protocol):
     ) -> None: ...
 
     def record_event(self, record: AuditRecord) -> int: ...
+
+    def record_events(self, records: Sequence[AuditRecord]) -> list[int]: ...
+
+    def record_outcomes(self, outcomes: Sequence[IntentOutcome]) -> None: ...
 
     def open_intents(self) -> list[AuditRecord]: ...
 
@@ -189,22 +204,47 @@ class AuditLog(ABC):
     ) -> None:
         """The outcome row closing the intent `intent_id` (same flow, author, old status
         and reason)."""
-        intent = self.audit_row(intent_id)
-        if intent is None or intent.event_type != "intent":
-            raise StoreError(f"no intent with id {intent_id} in the audit log")
-        outcome = AuditRecord(
-            event_type="outcome",
-            flow=intent.flow,
-            changed_by=intent.changed_by,
-            timestamp=at,
-            old_status=intent.old_status,
-            new_status=new_status,
-            result=result,
-            error=error,
-            reason=intent.reason,
-            intent_id=intent_id,
-        )
-        self.record_event(outcome)
+        self.record_outcomes([IntentOutcome(intent_id, new_status, result, at, error)])
+
+    def record_events(self, records: Sequence[AuditRecord]) -> list[int]:
+        """Several rows, their ids in order (SQLite writes them in one transaction: all
+        or none, and one disk write instead of one per row)."""
+        return [self.record_event(record) for record in records]
+
+    def audit_rows(self, row_ids: Iterable[int]) -> dict[int, AuditRecord]:
+        """The rows with these ids that exist."""
+        found = {row_id: self.audit_row(row_id) for row_id in row_ids}
+        return {row_id: row for row_id, row in found.items() if row is not None}
+
+    def record_outcomes(self, outcomes: Sequence[IntentOutcome]) -> None:
+        """Outcome rows closing several intents (as `record_outcome`, written together).
+        An outcome whose intent is not in the log is not written: StoreError names it,
+        after the others are."""
+        intents = self.audit_rows(outcome.intent_id for outcome in outcomes)
+        records = []
+        missing = []
+        for outcome in outcomes:
+            intent = intents.get(outcome.intent_id)
+            if intent is None or intent.event_type != "intent":
+                missing.append(str(outcome.intent_id))
+                continue
+            records.append(
+                AuditRecord(
+                    event_type="outcome",
+                    flow=intent.flow,
+                    changed_by=intent.changed_by,
+                    timestamp=outcome.at,
+                    old_status=intent.old_status,
+                    new_status=outcome.new_status,
+                    result=outcome.result,
+                    error=outcome.error,
+                    reason=intent.reason,
+                    intent_id=outcome.intent_id,
+                )
+            )
+        self.record_events(records)
+        if missing:
+            raise StoreError(f"no intent with id {', '.join(missing)} in the audit log")
 
 
 class RetentionCounter:

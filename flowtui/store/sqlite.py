@@ -2,7 +2,9 @@
 
 Every write commits at once (autocommit, WAL), so an intent row is on disk before the change
 it announces is sent: a crash between the two leaves an open intent that the next start
-finds with `open_intents()` and re-verifies.
+finds with `open_intents()` and re-verifies. Rows written together (`record_events`, a
+bulk change's intents or outcomes; prior states; desired memory) share one transaction: a
+commit per row made a thousand-flow change spend most of its time waiting on the disk.
 
 A marker file beside the database records that a store was created here: a database that
 is later found empty or missing (`truncate -s 0`, a lost file) is an error, never a silent
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +37,11 @@ from flowtui.store.records import (
 from flowtui.store.statedir import prepare_state_dir, private_file, tighten, write_private
 
 DB_NAME = "flowtui.sqlite3"
+INSERT_AUDIT = (
+    "INSERT INTO audit (event_type, intent_id, account, flow_id, old_status, new_status,"
+    " changed_by, timestamp, result, error, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+)
+IDS_PER_QUERY = 500  # below SQLite's smallest limit on host parameters (999)
 MARKER_NAME = "flowtui.sqlite3.created"
 SCHEMA_VERSION = 1
 
@@ -207,35 +215,50 @@ class SqliteStore(AuditLog):
             except sqlite3.Error as exc:
                 raise StoreError(f"state store {self.path}: {exc}") from None
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One transaction for several statements: committed at the end, or none of it."""
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.execute("BEGIN")
+                    yield self._db
+            except sqlite3.Error as exc:
+                raise StoreError(f"state store {self.path}: {exc}") from None
+
     # -- audit ---------------------------------------------------------------------------
 
     def audit_row(self, row_id: int) -> AuditRecord | None:
         row = self._execute("SELECT * FROM audit WHERE id = ?", (row_id,)).fetchone()
         return None if row is None else _audit_record(row)
 
+    def audit_rows(self, row_ids: Iterable[int]) -> dict[int, AuditRecord]:
+        wanted = list(dict.fromkeys(row_ids))
+        found: dict[int, AuditRecord] = {}
+        for start in range(0, len(wanted), IDS_PER_QUERY):
+            part = wanted[start : start + IDS_PER_QUERY]
+            marks = ",".join("?" * len(part))
+            rows = self._execute(f"SELECT * FROM audit WHERE id IN ({marks})", tuple(part))
+            found.update((row["id"], _audit_record(row)) for row in rows.fetchall())
+        return found
+
     def record_event(self, record: AuditRecord) -> int:
-        cursor = self._execute(
-            "INSERT INTO audit (event_type, intent_id, account, flow_id, old_status, new_status,"
-            " changed_by, timestamp, result, error, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                record.event_type,
-                record.intent_id,
-                record.flow.account,
-                record.flow.flow_id,
-                record.old_status,
-                record.new_status,
-                record.changed_by,
-                _ts(record.timestamp),
-                record.result,
-                record.error,
-                record.reason,
-            ),
-        )
-        assert cursor.lastrowid is not None
-        cutoff = self._retention.due(record.timestamp)
-        if cutoff is not None:
-            self.prune_audit(cutoff)
-        return cursor.lastrowid
+        return self.record_events([record])[0]
+
+    def record_events(self, records: Sequence[AuditRecord]) -> list[int]:
+        if not records:
+            return []
+        ids = []
+        with self._transaction() as db:
+            for record in records:
+                cursor = db.execute(INSERT_AUDIT, _audit_values(record))
+                assert cursor.lastrowid is not None
+                ids.append(cursor.lastrowid)
+        cutoffs = [self._retention.due(record.timestamp) for record in records]
+        due = [cutoff for cutoff in cutoffs if cutoff is not None]
+        if due:
+            self.prune_audit(max(due))
+        return ids
 
     def prune_audit(self, before: datetime, *, batch: int = PRUNE_BATCH) -> int:
         """Delete at most `batch` audit rows older than `before`, never an open intent."""
@@ -265,11 +288,15 @@ class SqliteStore(AuditLog):
         """Record the states flows had when `rule`'s window began. A flow already recorded
         for this rule keeps its first record: a restart inside the window must not overwrite
         the true prior state with the window's own state."""
-        for flow, state in states.items():
-            self._execute(
+        rows = [
+            (rule, flow.account, flow.flow_id, str(state), _ts(at))
+            for flow, state in states.items()
+        ]
+        with self._transaction() as db:
+            db.executemany(
                 "INSERT OR IGNORE INTO prior_states (rule, account, flow_id, state, recorded_at)"
                 " VALUES (?,?,?,?,?)",
-                (rule, flow.account, flow.flow_id, str(state), _ts(at)),
+                rows,
             )
 
     def prior_states(self, rule: str) -> dict[FlowRef, State]:
@@ -284,10 +311,10 @@ class SqliteStore(AuditLog):
         if flows is None:
             self._execute("DELETE FROM prior_states WHERE rule = ?", (rule,))
             return
-        for flow in flows:
-            self._execute(
+        with self._transaction() as db:
+            db.executemany(
                 "DELETE FROM prior_states WHERE rule = ? AND account = ? AND flow_id = ?",
-                (rule, *flow),
+                [(rule, *flow) for flow in flows],
             )
 
     # -- desired memory --------------------------------------------------------------------
@@ -302,17 +329,12 @@ class SqliteStore(AuditLog):
         if not entries:
             return
         rows = [(ref.account, ref.flow_id, key, _ts(at)) for ref, key in entries.items()]
-        with self._lock:
-            try:
-                with self._db:
-                    self._db.execute("BEGIN")
-                    self._db.executemany(
-                        "INSERT OR REPLACE INTO desired_memory"
-                        " (account, flow_id, desired, recorded_at) VALUES (?,?,?,?)",
-                        rows,
-                    )
-            except sqlite3.Error as exc:
-                raise StoreError(f"state store {self.path}: {exc}") from None
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO desired_memory"
+                " (account, flow_id, desired, recorded_at) VALUES (?,?,?,?)",
+                rows,
+            )
 
     # -- overrides -----------------------------------------------------------------------
 
@@ -365,6 +387,22 @@ def priors_by_rule(rows: Iterable[tuple[str, str, str, str]]) -> dict[str, dict[
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _audit_values(record: AuditRecord) -> tuple[object, ...]:
+    return (
+        record.event_type,
+        record.intent_id,
+        record.flow.account,
+        record.flow.flow_id,
+        record.old_status,
+        record.new_status,
+        record.changed_by,
+        _ts(record.timestamp),
+        record.result,
+        record.error,
+        record.reason,
+    )
 
 
 def _moment(text: str) -> datetime:
