@@ -21,7 +21,6 @@ from flowtui.model import FlowRef, State
 from flowtui.providers.base import SETTABLE, ChangeResult, Flow, Provider, ProviderError
 from flowtui.providers.bulk import converge_many
 from flowtui.providers.redaction import LOGGER_NAME
-from flowtui.rules import RESTORE
 from flowtui.store import AuditRecord, IntentOutcome, Store, StoreError
 
 log = logging.getLogger(LOGGER_NAME)
@@ -73,6 +72,8 @@ def hand_change_fate(
     an enforcing rule sets it back at once; any other keeps it until the flow's next
     transition (`until`, already written for the reader), when the state `then` applies —
     "restore": the state recorded when the window began; None: no rule governs it then."""
+    from flowtui.rules import RESTORE  # here: a bulk change needs no rules engine otherwise
+
     if enforced:
         return f"rule {rule!r} enforces {wants}: the scheduler sets it back at once"
     keeps = f"rule {rule!r} wants {wants} but does not enforce it: the scheduler"

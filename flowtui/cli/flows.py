@@ -28,7 +28,6 @@ from flowtui.changes import (
     read_flows,
 )
 from flowtui.cli.context import EXIT_CHANGE_FAILED, EXIT_OK, EXIT_USAGE, CliContext, fail
-from flowtui.cli.governed import conflicts, offer_overrides
 from flowtui.cli.store_access import open_writable, target_of
 from flowtui.config import AccountWildcard, Config, ConfigError, UnknownReference, load_config
 from flowtui.model import FlowRef, State
@@ -241,6 +240,10 @@ class Audit:
 
     def offer_overrides(self, config: Config, changed: Mapping[FlowRef, State], ask: bool) -> None:
         """Flows a rule governs would be set back by the scheduler: offer to pin them."""
+        if not (config.maintenance or config.ab_switch):
+            return  # nothing governs them (and the rules engine need not be imported)
+        from flowtui.cli.governed import conflicts, offer_overrides
+
         now = datetime.now(UTC)
         try:
             found = conflicts(config, self.store, changed, now)

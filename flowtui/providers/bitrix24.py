@@ -2,12 +2,15 @@
 
 Flows come from the account's configured ids (the platform has no list method). Reads are
 batched (≤50 `tasks.flow.Flow.get` per `batch` request); `activate` is sent only for flows
-whose `active` differs, then a verifying batch read of those flows decides. Two toggles or
-more go in batches of ≤50 too: at 2 req/s with a burst of 50, every request counts. An
-`activate` whose answer was lost (alone or with its batch) is never re-sent before a read
-shows it did not apply; a flow that still shows the wrong state after a confirmed toggle
-(someone else toggled it) gets one more read-compare-toggle, then a clear failure — never
-a silent inversion.
+whose `active` differs, then a verifying read of those flows decides. Two toggles or more
+go in batches too, each `activate` followed in the same batch by a `get` of its flow: a
+batch runs its commands in order (later ones may use earlier results), so that `get` reads
+the state the toggle left, and verifying costs neither an extra request nor an extra round
+trip. At 2 req/s with a burst of 50, every request counts; ceil(2D/50) such batches never
+exceed the 2·ceil(D/50) of toggling and verifying apart. An `activate` whose answer was lost
+(alone or with its batch) is never re-sent before a read shows it did not apply; a flow
+that still shows the wrong state after a confirmed toggle (someone else toggled it) gets
+one more read-compare-toggle, then a clear failure — never a silent inversion.
 """
 
 from __future__ import annotations
@@ -50,7 +53,13 @@ from flowtui.providers.transport import (
 
 log = logging.getLogger(LOGGER_NAME)
 
+# what one toggle came to: confirmed (True), outcome unknown (False) or refused (the error),
+# and the flow as read right after it in the same batch (None: not read there)
+Toggled = tuple[bool | ProviderError, Flow | ProviderError | None]
+
 BATCH = 50
+GET = "tasks.flow.Flow.get"
+ACTIVATE = "tasks.flow.Flow.activate"
 TOGGLE_ROUNDS = 2  # confirmed toggles per flow: the first, and one more if someone else toggled
 UNKNOWN_ROUNDS = 3  # toggles whose answer was lost, each re-read before another is sent
 AUTH_CODES = {
@@ -195,41 +204,43 @@ class Bitrix24Provider(BaseProvider):
         )
 
     async def _batch(
-        self, method: str, ids: Sequence[str], *, idempotent: bool = True
+        self, commands: Mapping[str, str], *, idempotent: bool = True
     ) -> tuple[dict[str, Any], dict[str, ProviderError]]:
-        """One `batch` request calling `method` for each flow: results and errors by flow
-        id (a flow in neither got no word from the platform)."""
-        keys = {f"f{n}": flow_id for n, flow_id in enumerate(ids)}
-        commands = {key: f"{method}?flowId={flow_id}" for key, flow_id in keys.items()}
-        answer = await self._call("batch", {"halt": 0, "cmd": commands}, idempotent=idempotent)
+        """One `batch` request running `commands` (key → "method?query") in order: results
+        and errors by key (a key in neither got no word from the platform)."""
+        answer = await self._call(
+            "batch", {"halt": 0, "cmd": dict(commands)}, idempotent=idempotent
+        )
         answer = answer if isinstance(answer, dict) else {}
         results = _as_mapping(answer.get("result"))
         errors = _as_mapping(answer.get("result_error"))
         return (
-            {flow_id: results[key] for key, flow_id in keys.items() if key in results},
-            {
-                flow_id: bitrix_error(400, _as_mapping(errors[key]))
-                for key, flow_id in keys.items()
-                if key in errors
-            },
+            {key: results[key] for key in commands if key in results},
+            {key: bitrix_error(400, _as_mapping(errors[key])) for key in commands if key in errors},
         )
 
-    async def _read_chunk(self, ids: Sequence[str]) -> dict[str, Flow | ProviderError]:
+    def _read_answer(
+        self, key: str, results: Mapping[str, Any], errors: Mapping[str, ProviderError]
+    ) -> Flow | ProviderError:
+        """The flow a `get` command `key` of a batch answered, or why it did not."""
         try:
-            results, errors = await self._batch("tasks.flow.Flow.get", ids)
+            if key in errors:
+                raise errors[key]
+            if key not in results:
+                raise PlatformError("batch answer has no result for this flow")
+            return self._flow(results[key])
+        except ProviderError as exc:
+            return exc
+
+    async def _read_chunk(self, ids: Sequence[str]) -> dict[str, Flow | ProviderError]:
+        keys = {f"f{n}": flow_id for n, flow_id in enumerate(ids)}
+        try:
+            results, errors = await self._batch(
+                {key: f"{GET}?flowId={flow_id}" for key, flow_id in keys.items()}
+            )
         except ProviderError as exc:
             return dict.fromkeys(ids, exc)
-        found: dict[str, Flow | ProviderError] = {}
-        for flow_id in ids:
-            try:
-                if flow_id in errors:
-                    raise errors[flow_id]
-                if flow_id not in results:
-                    raise PlatformError("batch answer has no result for this flow")
-                found[flow_id] = self._flow(results[flow_id])
-            except ProviderError as exc:
-                found[flow_id] = exc
-        return found
+        return {flow_id: self._read_answer(key, results, errors) for key, flow_id in keys.items()}
 
     async def get_flows(self, ids: Sequence[str]) -> dict[str, Flow | ProviderError]:
         ids = [str(i) for i in ids]
@@ -240,7 +251,7 @@ class Bitrix24Provider(BaseProvider):
         return found
 
     async def get_flow(self, flow_id: str) -> Flow:
-        return self._flow(await self._call("tasks.flow.Flow.get", {"flowId": _int_id(flow_id)}))
+        return self._flow(await self._call(GET, {"flowId": _int_id(flow_id)}))
 
     async def list_flows(self) -> list[Flow]:
         """The configured flows; one unreadable flow shows as UNKNOWN with its error."""
@@ -256,42 +267,52 @@ class Bitrix24Provider(BaseProvider):
     async def _activate(self, flow_id: str) -> bool | ProviderError:
         """True when the toggle was confirmed, False when its outcome is unknown."""
         try:
-            result = await self._call(
-                "tasks.flow.Flow.activate", {"flowId": _int_id(flow_id)}, idempotent=False
-            )
+            result = await self._call(ACTIVATE, {"flowId": _int_id(flow_id)}, idempotent=False)
         except OutcomeUnknown:
             return False
         except ProviderError as exc:
             return exc
         return _confirmed(result)
 
-    async def _activate_chunk(self, ids: Sequence[str]) -> dict[str, bool | ProviderError]:
-        """Toggle up to 50 flows in one batch; per flow as `_activate` answers."""
+    async def _activate_chunk(self, ids: Sequence[str]) -> dict[str, Toggled]:
+        """Toggle up to 25 flows in one batch, each `activate` followed by a `get` of its
+        flow; per flow as `_activate` answers, with the state read after it (None when
+        the batch did not answer that read)."""
+        commands = {}
+        for n, flow_id in enumerate(ids):
+            commands[f"a{n}"] = f"{ACTIVATE}?flowId={flow_id}"
+            commands[f"g{n}"] = f"{GET}?flowId={flow_id}"
         try:
-            results, errors = await self._batch("tasks.flow.Flow.activate", ids, idempotent=False)
+            results, errors = await self._batch(commands, idempotent=False)
         except OutcomeUnknown:
-            return dict.fromkeys(ids, False)
+            return dict.fromkeys(ids, (False, None))
         except ProviderError as exc:
-            return dict.fromkeys(ids, exc)
-        outcomes: dict[str, bool | ProviderError] = {}
-        for flow_id in ids:
-            if flow_id in errors:
-                outcomes[flow_id] = errors[flow_id]
-            elif flow_id in results:
-                outcomes[flow_id] = _confirmed(results[flow_id])
+            return dict.fromkeys(ids, (exc, None))
+        toggled: dict[str, Toggled] = {}
+        for n, flow_id in enumerate(ids):
+            activate, get = f"a{n}", f"g{n}"
+            if activate in errors:
+                outcome: bool | ProviderError = errors[activate]
+            elif activate in results:
+                outcome = _confirmed(results[activate])
             else:
-                outcomes[flow_id] = False  # no word on this flow: re-read before anything else
-        return outcomes
+                outcome = False  # no word on this toggle: re-read before anything else
+            read = self._read_answer(get, results, errors)
+            answered = get in results or get in errors
+            toggled[flow_id] = (outcome, read if answered and outcome is not False else None)
+        return toggled
 
-    async def _toggle(self, ids: Sequence[str]) -> list[bool | ProviderError]:
-        """`activate` each flow: one request for one flow, batches of ≤50 for more."""
+    async def _toggle(self, ids: Sequence[str]) -> dict[str, Toggled]:
+        """`activate` each flow: one request for one flow (read apart afterwards), batches
+        of ≤25 toggles each with its verifying read for more."""
         if len(ids) == 1:
-            return [await self._activate(ids[0])]
-        chunks = [ids[n : n + BATCH] for n in range(0, len(ids), BATCH)]
-        outcomes: dict[str, bool | ProviderError] = {}
+            return {ids[0]: (await self._activate(ids[0]), None)}
+        size = BATCH // 2
+        chunks = [ids[n : n + size] for n in range(0, len(ids), size)]
+        toggled: dict[str, Toggled] = {}
         for part in await asyncio.gather(*(self._activate_chunk(c) for c in chunks)):
-            outcomes.update(part)
-        return [outcomes[i] for i in ids]
+            toggled.update(part)
+        return toggled
 
     async def set_state(self, flow_id: str, state: State) -> ChangeResult:
         return (await self.set_states({flow_id: state}))[0]
@@ -335,9 +356,10 @@ class Bitrix24Provider(BaseProvider):
                     to_toggle.append(flow_id)
                 else:
                     results[flow_id] = verdict
-            sent = await self._toggle(to_toggle)
+            toggled = await self._toggle(to_toggle)
             pending = []
-            for flow_id, outcome in zip(to_toggle, sent, strict=True):
+            for flow_id in to_toggle:
+                outcome, read = toggled[flow_id]
                 if isinstance(outcome, ProviderError):
                     state = _state_of(current[flow_id])
                     results[flow_id] = ChangeResult.failed(
@@ -346,7 +368,10 @@ class Bitrix24Provider(BaseProvider):
                     continue
                 (confirmed if outcome else unknown)[flow_id] += 1
                 pending.append(flow_id)
-            current.update(await self.get_flows(pending))
+                if read is not None:
+                    current[flow_id] = read
+            # flows whose read did not come with their toggle are read now
+            current.update(await self.get_flows([i for i in pending if toggled[i][1] is None]))
         return [results[i] for i in desired]
 
     def _judge(

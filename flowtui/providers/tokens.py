@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from filelock import AsyncFileLock, Timeout
-
 from flowtui.providers import observers
 from flowtui.providers.base import AuthError
 from flowtui.providers.redaction import LOGGER_NAME, register_secret
@@ -131,6 +129,10 @@ class TokenStore:
     @asynccontextmanager
     async def locked(self) -> AsyncIterator[None]:
         """Hold the account's refresh lock (other processes wait; the event loop does not)."""
+        # imported here: filelock's async lock costs ~50 ms to import, and most commands
+        # never renew a token
+        from filelock import AsyncFileLock, Timeout
+
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         lock = AsyncFileLock(self.lock_path, timeout=LOCK_WAIT_S, mode=0o600)
         try:

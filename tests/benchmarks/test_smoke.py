@@ -14,6 +14,7 @@ MEASURES = (
     "refresh",
     "all four at once",
     "`flowtui disable crm:*`",
+    "daemon start pass",
     "`flowtui --help`",
     "`flowtui check`",
     "desired state",

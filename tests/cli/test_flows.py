@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,17 +75,21 @@ def test_disable_account_wildcard_on_bitrix24(emu: Any, cli: CliRun) -> None:
 
 
 def test_disable_wildcard_reads_each_flow_once_before_toggling_in_batches(
-    emu: Any, cli: CliRun
+    emu: Any, cli: CliRun, tmp_path: Path
 ) -> None:
     emu.reset(flows=120, seed=3)
     on = sum(1 for flow in emu.state("bitrix24")["flows"] if flow["active"])
-    batches = -(-on // 50)
+    batches = -(-2 * on // 50)  # each toggle and its verifying read: two of 50 commands
     result = cli("disable", "crm:*", "--yes", "--json")
     assert result.exit_code == 0, result.output
     paths = [entry["path"].rsplit("/", 1)[-1] for entry in emu.requests("bitrix24")]
-    # the listing's 3 reads serve the comparison; then toggles and verifying reads
-    assert paths == ["batch"] * (3 + 2 * batches)
+    # the listing's 3 reads serve the comparison; then toggles with their verifying reads
+    assert paths == ["batch"] * (3 + batches)
     assert not any(flow["active"] for flow in emu.state("bitrix24")["flows"])
+    store = SqliteStore.in_dir(tmp_path / "state")
+    audited = Counter((r.event_type, r.result) for r in store.audit())
+    store.close()
+    assert audited == {("intent", None): on, ("outcome", "changed"): on}
 
 
 def test_ls_text_is_a_table(emu: Any, cli: CliRun) -> None:
