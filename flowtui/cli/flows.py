@@ -214,14 +214,12 @@ async def read(session: Session, refs: Sequence[FlowRef]) -> dict[FlowRef, Flow 
 def emit(rows: Sequence[Row], as_json: bool) -> int:
     """One line per flow; after several, one line of counts (`changed 3, already 5, failed
     1`), so that the end of a long run says how it went."""
-    code = EXIT_OK
-    for row in rows:
-        click.echo(json.dumps(row.as_json()) if as_json else row.text())
-        if row.failed:
-            code = EXIT_CHANGE_FAILED
+    lines = [json.dumps(row.as_json()) if as_json else row.text() for row in rows]
     if len(rows) > 1 and not as_json:
-        click.echo(outcome_summary(row.outcome for row in rows))
-    return code
+        lines.append(outcome_summary(row.outcome for row in rows))
+    if lines:  # one write: a flush per line cost a system call per flow
+        click.echo("\n".join(lines))
+    return EXIT_CHANGE_FAILED if any(row.failed for row in rows) else EXIT_OK
 
 
 def progress(total: int, as_json: bool, label: str) -> AbstractContextManager[Any]:
