@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,9 +25,10 @@ from flowtui.engine.events import EventBus
 from flowtui.engine.lock import LockHeld
 from flowtui.engine.logprinter import LogPrinter
 from flowtui.engine.reconcile import Action, Report
-from flowtui.ops.http_server import parse_address
-from flowtui.ops.operations import Operations
 from flowtui.store import StoreError
+
+if TYPE_CHECKING:
+    from flowtui.ops.operations import Operations
 
 
 def _print_plan(report: Report) -> None:
@@ -70,6 +72,10 @@ def _operations(
     """Metrics and health with --http, notifications when running as a service."""
     if http_text is None and once:
         return None
+    # imported here: a plain `--once` pass has no use for the metrics server or notifiers
+    from flowtui.ops.http_server import parse_address
+    from flowtui.ops.operations import Operations
+
     try:
         http = None if http_text is None else parse_address(http_text)
     except ValueError as error:
