@@ -28,6 +28,7 @@ from flowtui.store.records import (
     AuditLog,
     AuditRecord,
     Fence,
+    IntentOutcome,
     OverrideRecord,
     RetentionCounter,
     SchemaMismatch,
@@ -40,6 +41,11 @@ DB_NAME = "flowtui.sqlite3"
 INSERT_AUDIT = (
     "INSERT INTO audit (event_type, intent_id, account, flow_id, old_status, new_status,"
     " changed_by, timestamp, result, error, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+)
+CLOSE_INTENT = (  # the outcome row copies flow, author, old status and reason from its intent
+    "INSERT INTO audit (event_type, intent_id, account, flow_id, old_status, new_status,"
+    " changed_by, timestamp, result, error, reason) SELECT 'outcome', id, account, flow_id,"
+    " old_status, ?, changed_by, ?, ?, ?, reason FROM audit WHERE id = ? AND event_type = 'intent'"
 )
 IDS_PER_QUERY = 500  # below SQLite's smallest limit on host parameters (999)
 MARKER_NAME = "flowtui.sqlite3.created"
@@ -254,11 +260,31 @@ class SqliteStore(AuditLog):
                 cursor = db.execute(INSERT_AUDIT, _audit_values(record))
                 assert cursor.lastrowid is not None
                 ids.append(cursor.lastrowid)
-        cutoffs = [self._retention.due(record.timestamp) for record in records]
-        due = [cutoff for cutoff in cutoffs if cutoff is not None]
+        self._prune_after([record.timestamp for record in records])
+        return ids
+
+    def record_outcomes(self, outcomes: Sequence[IntentOutcome]) -> None:
+        """As AuditLog's, in one statement per row that copies the intent inside SQLite."""
+        if not outcomes:
+            return
+        rows = [(o.new_status, _ts(o.at), o.result, o.error, o.intent_id) for o in outcomes]
+        with self._transaction() as db:
+            written = db.executemany(CLOSE_INTENT, rows).rowcount
+        self._prune_after([outcome.at for outcome in outcomes[:written]])
+        if written < len(outcomes):
+            found = self.audit_rows(outcome.intent_id for outcome in outcomes)
+            missing = [
+                str(o.intent_id)
+                for o in outcomes
+                if o.intent_id not in found or found[o.intent_id].event_type != "intent"
+            ]
+            raise StoreError(f"no intent with id {', '.join(missing)} in the audit log")
+
+    def _prune_after(self, written: Sequence[datetime]) -> None:
+        """Count audit writes at these times; prune when the retention counter says so."""
+        due = [cutoff for at in written if (cutoff := self._retention.due(at)) is not None]
         if due:
             self.prune_audit(max(due))
-        return ids
 
     def prune_audit(self, before: datetime, *, batch: int = PRUNE_BATCH) -> int:
         """Delete at most `batch` audit rows older than `before`, never an open intent."""

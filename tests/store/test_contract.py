@@ -8,7 +8,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flowtui.model import FlowRef, State
-from flowtui.store import SKIP, OverrideRecord, SqliteStore, Store, StoreError
+from flowtui.store import (
+    SKIP,
+    AuditRecord,
+    IntentOutcome,
+    OverrideRecord,
+    SqliteStore,
+    Store,
+    StoreError,
+)
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 FLOW = FlowRef("support", "wf_1")
@@ -41,6 +49,29 @@ def test_intent_then_outcome_closes_the_intent(store: Store) -> None:
 def test_outcome_for_a_missing_intent_is_a_clear_error(store: Store) -> None:
     with pytest.raises(StoreError, match="no intent with id 42"):
         store.record_outcome(42, new_status=None, result="failed", at=T0)
+
+
+def test_intents_and_outcomes_written_together(store: Store) -> None:
+    flows = [FlowRef("crm", str(n)) for n in range(3)]
+    intents = store.record_events(
+        [
+            AuditRecord("intent", flow, "cli:ops", T0, "enabled", "disabled", reason="manual")
+            for flow in flows
+        ]
+    )
+    assert sorted(r.id for r in store.open_intents()) == sorted(intents)
+    closing = [IntentOutcome(i, "disabled", "changed", T0 + timedelta(seconds=1)) for i in intents]
+    with pytest.raises(StoreError, match="no intent with id 4242"):
+        store.record_outcomes([*closing[:2], IntentOutcome(4242, None, "failed", T0), closing[2]])
+    assert store.open_intents() == []  # the outcomes of known intents were written
+    outcomes = [r for r in store.audit() if r.event_type == "outcome"]
+    expected = zip([flow.flow_id for flow in flows], intents, strict=True)
+    assert sorted((r.flow.flow_id, r.intent_id, r.old_status, r.new_status) for r in outcomes) == [
+        (flow_id, intent, "enabled", "disabled") for flow_id, intent in expected
+    ]
+    assert {(r.reason, r.result, r.timestamp) for r in outcomes} == {
+        ("manual", "changed", T0 + timedelta(seconds=1))
+    }
 
 
 def test_audit_filters_by_time_and_flow_newest_first(store: Store) -> None:
