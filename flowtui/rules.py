@@ -349,6 +349,7 @@ class Schedule:
             if isinstance(key, FlowRef):
                 self._named.setdefault(key.account, set()).add(key)
         self._span_cache: tuple[datetime, datetime, dict[int, _Span]] | None = None
+        self._layout_cache: _Layout | None = None
         self._phases: dict[tuple[int, str], Mapping[FlowKey, DesiredState]] = {}
         self._entries: list[_Entry] = []
         for index, rule in enumerate(config.rules):
@@ -485,16 +486,27 @@ class Schedule:
     ) -> list[Transition]:
         """Every change of a desired state at an instant in [start, end), sorted."""
         return [
-            transition
-            for batch in self._transition_batches(start, end, prior_states or {}, list(overrides))
-            for transition in batch
+            Transition(moment, rule, flow, old, new)
+            for moment, rows in self.transition_rows(start, end, prior_states, overrides)
+            for rule, _, flow, old, new in rows
         ]
+
+    def transition_rows(
+        self,
+        start: datetime,
+        end: datetime,
+        prior_states: PriorStates | None = None,
+        overrides: Iterable[Override] = (),
+    ) -> Iterator[tuple[datetime, list[Row]]]:
+        """`transitions` grouped by instant, in time order: each instant with its rows
+        sorted by rule, then flow name (an instant's rows may be empty). What `plan`
+        prints from, without one object per transition."""
+        return self._transition_batches(start, end, prior_states or {}, list(overrides))
 
     def _transition_batches(
         self, start: datetime, end: datetime, priors: PriorStates, overrides: list[Override]
-    ) -> Iterator[list[Transition]]:
-        """The transitions of each instant in [start, end) where some may happen, in time
-        order (a batch may be empty).
+    ) -> Iterator[tuple[datetime, list[Row]]]:
+        """The rows of each instant in [start, end) where some may happen, in time order.
 
         Flows governed by the same rules in the same roles (and without an override) always
         share one decision — which layer wins — so it is worked out once per such class at
@@ -506,24 +518,54 @@ class Schedule:
             begins = () if entry.timeline.begins is None else (entry.timeline.begins,)
             for moment in itertools.chain(span.starts, span.ends, begins):
                 if start <= moment < end:
-                    changes.setdefault(moment, set()).add(entry.index)
+                    if (indexes := changes.get(moment)) is None:
+                        changes[moment] = {entry.index}
+                    else:
+                        indexes.add(entry.index)
         pinned: dict[FlowKey, list[Override]] = {}
         for override in overrides:
             pinned.setdefault(override.flow, []).append(override)
             if start <= override.until < end:
                 changes.setdefault(override.until, set()).add(-1)
-        classes = _FlowClasses(self._entries, spans, priors, pinned)
-        classes.advance([entry.index for entry in self._entries], start - _TICK)
-        current = [classes.decide(number, start - _TICK) for number in range(len(classes))]
+        sweep = _Sweep(self._layout(frozenset(pinned)), spans, priors, pinned)
+        move, verdict, emit = sweep.move, sweep.verdict, sweep.emit
+        layout, layers, pins = sweep.layout, sweep.layers, sweep.pins
+        by_entry, items, members = layout.by_entry, layout.items, layout.members
+        for entry in self._entries:
+            move(entry.index, start - _TICK)
+        current = [verdict(number, start - _TICK) for number in range(len(sweep.layout.items))]
         for moment in sorted(changes):
-            batch: list[Transition] = []
-            for number in classes.advance(changes[moment], moment):
-                before, after = current[number], classes.decide(number, moment)
-                if before != after:
+            touched: set[int] = set()
+            for index in changes[moment]:
+                if index >= 0:
+                    move(index, moment)
+                touched.update(by_entry.get(index, ()))
+            rows: list[Row] = []
+            for number in touched:
+                if number in pins:
+                    after = verdict(number, moment)
+                else:  # `verdict` without overrides, inline: most of plan's time is here
+                    after = _UNGOVERNED
+                    for item in items[number]:
+                        if (layer := layers[item])[0] > after[0]:
+                            after = layer
+                if after is not (before := current[number]):
                     current[number] = after
-                    classes.emit(number, moment, before, after, batch)
-            classes.sort(batch)
-            yield batch
+                    old, new = before[1], after[1]
+                    if old is _PRIORS or new is _PRIORS:
+                        emit(number, before, after, rows)
+                    elif old != new:
+                        rule = after[2] if after[2] is not None else before[2]
+                        rows += [(rule, place, flow, old, new) for place, flow in members[number]]
+            rows.sort()
+            yield moment, rows
+
+    def _layout(self, pinned: frozenset[FlowKey]) -> _Layout:
+        """The flows grouped into classes, kept while the overridden flows stay the same
+        (the engine asks for the coming transitions at every pass)."""
+        if self._layout_cache is None or self._layout_cache.pinned != pinned:
+            self._layout_cache = _Layout(self._entries, pinned)
+        return self._layout_cache
 
     def next_transition(
         self,
@@ -536,179 +578,190 @@ class Schedule:
         overrides = list(overrides)
         begin = after + _TICK
         for horizon in _LOOKBACK:
-            for batch in self._transition_batches(
+            for moment, rows in self._transition_batches(
                 begin, begin + horizon, prior_states or {}, overrides
             ):
-                if batch:
-                    return batch[0]
+                if rows:
+                    rule, _, flow, old, new = rows[0]
+                    return Transition(moment, rule, flow, old, new)
             begin += horizon
         return None
 
 
 # -- transitions by classes of flows ---------------------------------------------------
 
-# Which layer decides a class's flows: ("override", position in the flow's overrides),
-# ("switch", entry index, group B on), ("inside" | "after", entry index), or None.
-Decision = tuple[str, int] | tuple[str, int, bool] | None
-_Plan = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+# A class's desired state, who wants it and that layer's precedence: (precedence, state,
+# rule). The state `_PRIORS` stands for a rule's `after = "restore"` with recorded prior
+# states, which differ per flow. Each layer's verdicts are made once per sweep, so an
+# unchanged verdict is the same object.
+_PRIORS = object()
+Verdict = tuple[int, Target | object, str | None]
+_UNGOVERNED: Verdict = (0, None, None)
 _ROLE_A, _ROLE_B = 1, 2
+# One transition of an instant: rule, the flow's place in name order, flow, from, to
+# (tuples sort by rule, then flow name, and are cheap to make by the ten thousand).
+Row = tuple[str, int, FlowKey, Target, Target]
 
 
-class _FlowClasses:
-    """The governed flows grouped by (rule, role) signature, for `_transition_batches`.
-    Which windows are open (and which have been) changes only at an entry's own edges, so
-    it is kept per entry and updated there (`advance`); `decide` only reads it."""
+class _Layout:
+    """The governed flows grouped by (rule, role) signature, each flow with an override
+    alone, and the precedence of every layer. Depends only on the rules and the overridden
+    flows, so a Schedule keeps it.
+
+    Precedence (as in `Schedule._layers`), lowest first: nothing; a maintenance rule's
+    `after` (by priority, then disabled, then the first in the file); a switch that governs
+    (the first in the file wins); a maintenance window (ranked as `after`)."""
+
+    def __init__(self, entries: list[_Entry], pinned: frozenset[FlowKey]) -> None:
+        self.pinned = pinned
+        self.entries = {entry.index: entry for entry in entries}
+        signatures: dict[FlowKey, list[int]] = {flow: [] for flow in pinned}
+        for entry in entries:
+            index, group_b = entry.index, entry.group_b
+            switch = isinstance(entry.rule, AbSwitchRule)
+            for flow in entry.flows:
+                role = (_ROLE_B if flow in group_b else _ROLE_A) if switch else 0
+                if (signature := signatures.get(flow)) is None:
+                    signatures[flow] = [_item(index, role)]
+                else:
+                    signature.append(_item(index, role))
+        rank = {flow: place for place, flow in enumerate(sorted(signatures, key=str))}
+        grouped: dict[tuple[object, ...], list[tuple[int, FlowKey]]] = {}
+        for flow, signature in signatures.items():
+            key = (*signature, flow) if flow in pinned else tuple(signature)
+            if (members := grouped.get(key)) is None:
+                grouped[key] = [(rank[flow], flow)]
+            else:
+                members.append((rank[flow], flow))
+        # Each class's flows with their place in name order, sorted; its layers.
+        self.members = [sorted(members) for members in grouped.values()]
+        self.items = [tuple(signatures[members[0][1]]) for members in self.members]
+        self.by_entry: dict[int, list[int]] = {-1: []}
+        for number, items in enumerate(self.items):
+            for item in items:
+                self.by_entry.setdefault(item // 3, []).append(number)
+            if self.members[number][0][1] in pinned:
+                self.by_entry[-1].append(number)
+        maintenance = [
+            (entry.index, rule)
+            for entry in entries
+            if isinstance(rule := entry.rule, MaintenanceRule)
+        ]
+        by_after = sorted(maintenance, key=lambda i: _rank(*i, i[1].after == "disabled"))
+        by_inside = sorted(maintenance, key=lambda i: _rank(*i, i[1].state is State.DISABLED))
+        count = len(maintenance)
+        first_switch = count + 1 + max(self.entries, default=0)  # the switch at index 0
+        first_window = first_switch + 1
+        self.after_rank = {index: 1 + place for place, (index, _) in enumerate(by_after)}
+        self.inside_rank = {index: first_window + p for p, (index, _) in enumerate(by_inside)}
+        self.switch_rank = {index: first_switch - index for index in self.entries}
+
+
+def _item(index: int, role: int) -> int:
+    """A layer of a class: entry `index` in `role` (0: maintenance, else A or B)."""
+    return 3 * index + role
+
+
+_OVERRIDDEN = 1 << 62  # above every rule's layer
+
+
+class _Sweep:
+    """The verdict of every layer over one range, updated at its entry's edges (`move`);
+    a class's verdict is the one of highest precedence among its layers (`verdict`), and
+    `emit` turns a changed verdict into rows."""
 
     def __init__(
         self,
-        entries: list[_Entry],
+        layout: _Layout,
         spans: Mapping[int, _Span],
         priors: PriorStates,
         pinned: Mapping[FlowKey, list[Override]],
     ) -> None:
-        self._entries = {entry.index: entry for entry in entries}
+        self.layout = layout
         self._spans = spans
         self._priors = priors
-        self._pinned = pinned
-        signatures: dict[FlowKey, list[tuple[int, int]]] = {flow: [] for flow in pinned}
-        for entry in entries:
-            if isinstance(entry.rule, AbSwitchRule):
-                for flow in entry.flows:
-                    role = _ROLE_B if flow in entry.group_b else _ROLE_A
-                    signatures.setdefault(flow, []).append((entry.index, role))
-            else:
-                for flow in entry.flows:
-                    signatures.setdefault(flow, []).append((entry.index, 0))
-        grouped: dict[tuple[object, ...], list[FlowKey]] = {}
-        for flow, signature in signatures.items():
-            key = (*signature, flow) if flow in pinned else tuple(signature)
-            grouped.setdefault(key, []).append(flow)
-        self._members = list(grouped.values())
-        self._by_entry: dict[int, list[int]] = {-1: []}
-        plans: dict[tuple[int, ...], _Plan] = {}
-        self._plans: list[_Plan] = []
-        for number, flows in enumerate(self._members):
-            indexes = tuple(index for index, _ in signatures[flows[0]])
-            for index in indexes:
-                self._by_entry.setdefault(index, []).append(number)
-            if flows[0] in pinned:
-                self._by_entry[-1].append(number)
-            if indexes not in plans:
-                plans[indexes] = self._plan(indexes)
-            self._plans.append(plans[indexes])
-        # Maintenance entries: the state inside their windows, and after them (None:
-        # restore to recorded prior states, which may differ per flow).
-        self._fixed: dict[int, tuple[Target, Target]] = {
-            entry.index: (entry.rule.state, _after_state(entry.rule, priors))
-            for entry in entries
-            if isinstance(entry.rule, MaintenanceRule)
+        self.pins = {
+            number: [
+                (override.until, (_OVERRIDDEN, override.state, OVERRIDE))
+                for override in pinned[layout.members[number][0][1]]
+            ]
+            for number in layout.by_entry[-1]
         }
-        self._inside: dict[int, bool] = {}
-        self._after: dict[int, bool] = {}
-        self._names = {flow: str(flow) for flows in self._members for flow in flows}
+        self.layers: list[Verdict] = [_UNGOVERNED] * (3 * (max(layout.entries, default=0) + 1))
+        # Each entry's verdicts: inside a window, after one; a switch's for group B on, off.
+        self._window: dict[int, tuple[Verdict, Verdict]] = {}
+        self._switch: dict[int, tuple[Verdict, Verdict]] = {}
+        for index, entry in layout.entries.items():
+            rule = entry.rule
+            if isinstance(rule, MaintenanceRule):
+                after = _after_state(rule, priors)
+                self._window[index] = (
+                    (layout.inside_rank[index], rule.state, rule.name),
+                    (layout.after_rank[index], _PRIORS if after is None else after, rule.name),
+                )
+            else:
+                rank = layout.switch_rank[index]
+                on, off = (rank, State.ENABLED, rule.name), (rank, State.DISABLED, rule.name)
+                self._switch[index] = (on, off)
 
-    def __len__(self) -> int:
-        return len(self._members)
+    def move(self, index: int, moment: datetime) -> None:
+        """Bring entry `index`'s layers to `moment`."""
+        span, layers = self._spans[index], self.layers
+        if index in self._window:
+            inside, after = self._window[index]
+            layers[3 * index] = (
+                inside if span.inside(moment) else after if span.after(moment) else _UNGOVERNED
+            )
+            return
+        begins = self.layout.entries[index].timeline.begins
+        if begins is not None and moment < begins:
+            layers[3 * index + _ROLE_A] = layers[3 * index + _ROLE_B] = _UNGOVERNED
+            return
+        on, off = self._switch[index]
+        on_b = span.inside(moment)
+        layers[3 * index + _ROLE_B] = on if on_b else off
+        layers[3 * index + _ROLE_A] = off if on_b else on
 
-    def _plan(self, indexes: Iterable[int]) -> _Plan:
-        """A class's layers in the order `decide` tries them: its maintenance entries by
-        rank inside a window, its switches in file order (the first that governs yet wins),
-        its maintenance entries by rank after (ranks as in `Schedule._layers`)."""
-        rules = [
-            (index, rule)
-            for index in indexes
-            if isinstance(rule := self._entries[index].rule, MaintenanceRule)
-        ]
-        inside = sorted(rules, key=lambda i: _rank(i[0], i[1], i[1].state is State.DISABLED))
-        after = sorted(rules, key=lambda i: _rank(i[0], i[1], i[1].after == "disabled"))
-        switches = sorted(i for i in indexes if isinstance(self._entries[i].rule, AbSwitchRule))
-        return (
-            tuple(index for index, _ in reversed(inside)),
-            tuple(switches),
-            tuple(index for index, _ in reversed(after)),
-        )
+    def verdict(self, number: int, moment: datetime) -> Verdict:
+        """What governs the flows of class `number` at `moment` (its entries moved to it):
+        an override, else its layer of highest precedence."""
+        pins = self.pins.get(number)
+        if pins:
+            for until, pinned in reversed(pins):
+                if until > moment:
+                    return pinned
+        layers = self.layers
+        best = _UNGOVERNED
+        for item in self.layout.items[number]:
+            layer = layers[item]
+            if layer[0] > best[0]:
+                best = layer
+        return best
 
-    def advance(self, indexes: Iterable[int], moment: datetime) -> list[int]:
-        """Bring the entries `indexes` (-1: an override ends) to `moment`; the classes
-        that may change then."""
-        found: set[int] = set()
-        for index in indexes:
-            if index >= 0:
-                span = self._spans[index]
-                self._inside[index] = span.inside(moment)
-                self._after[index] = span.after(moment)
-            found.update(self._by_entry.get(index, ()))
-        return sorted(found)
-
-    def decide(self, number: int, moment: datetime) -> Decision:
-        """Which layer governs the flows of class `number` at `moment` (its entries
-        advanced to it): an override, else the highest open window, else the first switch
-        that governs yet, else the highest `after` of a window that has been."""
-        overrides = self._pinned.get(self._members[number][0], ())
-        for position in reversed(range(len(overrides))):
-            if overrides[position].until > moment:
-                return ("override", position)
-        windows, switches, afters = self._plans[number]
-        inside = self._inside
-        for index in windows:
-            if inside[index]:
-                return ("inside", index)
-        for index in switches:
-            begins = self._entries[index].timeline.begins
-            if begins is None or moment >= begins:
-                return ("switch", index, inside[index])
-        for index in afters:
-            if self._after[index]:
-                return ("after", index)
-        return None
-
-    def _state(self, flow: FlowKey, decision: Decision) -> tuple[Target, str]:
-        """The desired state of `flow` under `decision` and who wants it."""
-        if decision is None:
-            return None, ""
-        if decision[0] == "override":
-            return self._pinned[flow][decision[1]].state, OVERRIDE
-        entry = self._entries[decision[1]]
-        name = entry.rule.name
-        if decision[0] == "switch":
-            on = (flow in entry.group_b) == decision[2]  # type: ignore[misc]
-            return (State.ENABLED if on else State.DISABLED), name
-        inside, after = self._fixed[decision[1]]
-        if decision[0] == "inside":
-            return inside, name
-        if after is not None or not isinstance(flow, FlowRef):  # no prior for account:*
-            return after or RESTORE, name
-        return self._priors[name].get(flow, RESTORE), name
-
-    def _per_flow(self, decision: Decision) -> bool:
-        """Whether flows of one class may differ under `decision`: `after = "restore"`
-        with recorded prior states."""
-        return decision is not None and decision[0] == "after" and not self._fixed[decision[1]][1]
-
-    def emit(
-        self,
-        number: int,
-        moment: datetime,
-        before: Decision,
-        after: Decision,
-        batch: list[Transition],
-    ) -> None:
-        """Add to `batch` the flows of class `number` whose state changes from `before` to
-        `after`."""
-        flows = self._members[number]
-        uniform = not (self._per_flow(before) or self._per_flow(after))
-        for flow in flows[:1] if uniform else flows:
-            old, old_rule = self._state(flow, before)
-            new, new_rule = self._state(flow, after)
+    def emit(self, number: int, before: Verdict, after: Verdict, rows: list[Row]) -> None:
+        """Add to `rows` the flows of class `number` whose state changes from `before` to
+        `after` (under `after = "restore"`, each flow's recorded prior state)."""
+        members = self.layout.members[number]
+        rule = after[2] if after[2] is not None else before[2]
+        old, new = before[1], after[1]
+        if old is not _PRIORS and new is not _PRIORS:
             if old != new:
-                rule = new_rule if after is not None else old_rule
-                changed = flows if uniform else (flow,)
-                batch.extend([Transition(moment, rule, each, old, new) for each in changed])
+                rows += [(rule, place, flow, old, new) for place, flow in members]  # type: ignore[misc]
+            return
+        for place, flow in members:
+            old_state, new_state = self._restored(flow, before), self._restored(flow, after)
+            if old_state != new_state:
+                rows.append((rule, place, flow, old_state, new_state))  # type: ignore[arg-type]
 
-    def sort(self, batch: list[Transition]) -> None:
-        """Within an instant: by rule, then flow."""
-        names = self._names
-        batch.sort(key=lambda transition: (transition[1], names[transition[2]]))
+    def _restored(self, flow: FlowKey, verdict: Verdict) -> Target:
+        """A flow's state under `verdict`: its recorded prior state under a rule's
+        `after = "restore"` (none for account:*), else the verdict's."""
+        _, state, rule = verdict
+        if state is not _PRIORS:
+            return state  # type: ignore[return-value]
+        if not isinstance(flow, FlowRef):
+            return RESTORE
+        return self._priors[rule].get(flow, RESTORE)  # type: ignore[index]
 
 
 def _after_state(rule: MaintenanceRule, priors: PriorStates) -> Target:

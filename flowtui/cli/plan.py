@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -22,9 +22,8 @@ import click
 from flowtui import typed_time
 from flowtui.cli.check import load_or_exit
 from flowtui.cli.context import CliContext, fail
-from flowtui.cli.plan_against import FORMATS, plan_against
 from flowtui.config import Config
-from flowtui.rules import FlowKey, Override, PriorStates, Schedule, Target, Transition
+from flowtui.rules import Override, PriorStates, Row, Schedule, Target, Transition
 
 
 def _start(text: str | None, zone: ZoneInfo) -> datetime:
@@ -65,6 +64,7 @@ def _state(value: Target) -> str:
 
 
 ZoneOf = Callable[[str], ZoneInfo]
+AGAINST_FORMATS = ("text", "markdown", "json")
 
 
 def _zones(config: Config) -> ZoneOf:
@@ -80,20 +80,28 @@ def _quoted(text: str) -> str:
     return json.dumps(text)
 
 
-def json_lines(zone_of: ZoneOf, transitions: Iterable[Transition]) -> Iterable[str]:
-    """One JSON object per transition: at, local, timezone, rule, flow, from, to (what
-    json.dumps writes, key order and spacing included)."""
-    flows: dict[FlowKey, str] = {}
-    for at, rule, flow, old, new in transitions:
-        if (quoted := flows.get(flow)) is None:
-            quoted = flows[flow] = json.dumps(str(flow))
-        yield (
-            f'{_json_head(at, rule, zone_of(rule))}"flow": {quoted}, '
-            f'"from": "{_state(old)}", "to": "{_state(new)}"}}'
-        )
-
-
 @cache
+def _change(old: Target, new: Target) -> str:
+    return f'"from": "{_state(old)}", "to": "{_state(new)}"}}'
+
+
+def json_lines(zone_of: ZoneOf, batches: Iterable[tuple[datetime, list[Row]]]) -> Iterator[str]:
+    """One JSON object per transition: at, local, timezone, rule, flow, from, to (what
+    json.dumps writes, key order and spacing included). The keys a rule's rows at one
+    instant share are written once, each flow's name once per run."""
+    flows: dict[int, str] = {}
+    for at, rows in batches:
+        rule = head = change = old_state = new_state = None
+        for name, place, flow, old, new in rows:
+            if name is not rule:
+                rule, head = name, _json_head(at, name, zone_of(name))
+            if old is not old_state or new is not new_state:
+                old_state, new_state, change = old, new, _change(old, new)
+            if (quoted := flows.get(place)) is None:
+                quoted = flows[place] = f'"flow": {json.dumps(str(flow))}, '
+            yield head + quoted + change  # type: ignore[operator]
+
+
 def _json_head(at: datetime, rule: str, zone: ZoneInfo) -> str:
     """The keys every flow a rule changes at one instant shares."""
     local = at.astimezone(zone)
@@ -152,7 +160,7 @@ def _timeline(config: Config, begin: datetime) -> None:
 @click.option(
     "--format",
     "output",
-    type=click.Choice(FORMATS),
+    type=click.Choice(AGAINST_FORMATS),
     help="With --against: text (default), markdown (a table for a review) or json.",
 )
 @click.pass_obj
@@ -171,6 +179,8 @@ def plan(
     if timeline and (as_json or against is not None):
         fail("--timeline draws a picture; it takes no --json or --against")
     if against is not None:
+        from flowtui.cli.plan_against import plan_against  # the comparison's code, only here
+
         output = "json" if as_json else output or "text"
         plan_against(cli, against, lambda zone: _start(start, zone), hours or 168.0, output)
     if output is not None:
@@ -182,12 +192,16 @@ def plan(
         _timeline(config, begin)
         return
     priors, overrides = _recorded(cli, config, begin)
-    found = Schedule(config).transitions(begin, begin + timedelta(hours=hours), priors, overrides)
+    schedule, finish = Schedule(config), begin + timedelta(hours=hours)
     zone_of = _zones(config)
     if as_json:
-        if found:
-            click.echo("\n".join(json_lines(zone_of, found)))
-    elif not found:
+        rows = schedule.transition_rows(begin, finish, priors, overrides)
+        text = "\n".join(json_lines(zone_of, rows))
+        if text:
+            click.echo(text)
+        return
+    found = schedule.transitions(begin, finish, priors, overrides)
+    if not found:
         click.echo(f"no transitions in the {hours:g} hours from {begin:%Y-%m-%d %H:%M} UTC")
     else:
         click.echo("\n".join(table_lines(zone_of, found)))

@@ -33,7 +33,6 @@ from flowtui.rules import conflicts
 
 EXIT_UNCHANGED = 0
 EXIT_CHANGED = 1
-FORMATS = ("text", "markdown", "json")
 Row = tuple[str, str, str, str, str]  # flow, change, rule, old, new
 
 
