@@ -319,9 +319,6 @@ class _Span:
         return self._started_before_range
 
 
-Layer = tuple[tuple[int, ...], Mapping[FlowKey, DesiredState]]
-
-
 def _rule_refs(rule: Rule) -> tuple[str, ...]:
     return rule.flows if isinstance(rule, MaintenanceRule) else (*rule.a, *rule.b)
 
@@ -337,12 +334,10 @@ class Schedule:
         for name, account in config.accounts.items():
             if isinstance(account, Bitrix24Account) and name not in self._known:
                 self._known[name] = [str(flow_id) for flow_id in account.flow_ids]
-        self._resolved = {
-            ref: config.resolve(ref)
-            for ref in itertools.chain(
-                config.flows.values(), *(_rule_refs(rule) for rule in config.rules)
-            )
-        }
+        refs = dict.fromkeys(
+            itertools.chain(config.flows.values(), *(_rule_refs(rule) for rule in config.rules))
+        )
+        self._resolved = {ref: config.resolve(ref) for ref in refs}
         # Without a flow list, `account:*` still covers the account's flows the file names.
         self._named: dict[str, set[FlowRef]] = {}
         for key in self._resolved.values():
@@ -363,6 +358,16 @@ class Schedule:
                 group_a, group_b = self._expand(rule.a), self._expand(rule.b)
                 entry = _Entry(index, rule, timeline, group_a | group_b, group_a, group_b)
             self._entries.append(entry)
+        # The order `desired` lays the entries on top of each other (the last wins): the
+        # `after` of maintenance rules, the switches, the open windows (see `_layers`).
+        governing = [entry for entry in self._entries if entry.flows]
+        maintenance = [entry for entry in governing if isinstance(entry.rule, MaintenanceRule)]
+        self._after_order = sorted(maintenance, key=_after_rank)
+        self._switch_order = [
+            entry for entry in reversed(governing) if isinstance(entry.rule, AbSwitchRule)
+        ]
+        self._window_order = sorted(maintenance, key=_window_rank)
+        self._restored: dict[int, tuple[Mapping[FlowRef, State], dict[FlowKey, DesiredState]]] = {}
 
     def _expand(self, refs: Iterable[str]) -> frozenset[FlowKey]:
         keys: set[FlowKey] = set()
@@ -390,61 +395,56 @@ class Schedule:
         }
 
     def _layers(
-        self,
-        entries: Iterable[_Entry],
-        spans: Mapping[int, _Span],
-        moment: datetime,
-        prior_states: PriorStates,
-    ) -> list[Layer]:
-        layers: list[Layer] = []
-        for entry in entries:
-            span = spans[entry.index]
-            rule = entry.rule
-            flows = entry.flows
-            if not flows:
-                continue
-            if isinstance(rule, AbSwitchRule):
-                begins = entry.timeline.begins
-                if begins is not None and moment < begins:
-                    continue
-                on_b = span.inside(moment)
-                states = self._kept(entry, "b" if on_b else "a", flows)
-                layers.append(((1, 0, 0, -entry.index), states))
-            elif span.inside(moment):
-                rank = (3, rule.priority, rule.state is State.DISABLED, -entry.index)
-                layers.append((rank, self._kept(entry, "window", flows)))
-            elif span.after(moment):
-                rank = (0, rule.priority, rule.after == "disabled", -entry.index)
-                if rule.after == RESTORE:  # from the recorded priors, which change
-                    priors = prior_states.get(rule.name, {})
-                    states = _after_states(rule, flows, priors)
+        self, spans: Mapping[int, _Span], moment: datetime, prior_states: PriorStates
+    ) -> Iterator[Mapping[FlowKey, DesiredState]]:
+        """The states of every layer that governs at `moment`, lowest precedence first:
+        the `after` of maintenance rules whose window has been (by priority, then disabled,
+        then the first in the file), the switches that govern (the first in the file
+        last), the open maintenance windows (ranked as `after`)."""
+        inside = {entry.index: spans[entry.index].inside(moment) for entry in self._entries}
+        for entry in self._after_order:
+            if not inside[entry.index] and spans[entry.index].after(moment):
+                if entry.rule.after == RESTORE:  # from the recorded priors, which change
+                    yield self._restore(entry, prior_states.get(entry.rule.name, {}))
                 else:
-                    states = self._kept(entry, "after", flows)
-                layers.append((rank, states))
-        layers.sort(key=lambda layer: layer[0])
-        return layers
+                    yield self._kept(entry, "after")
+        for entry in self._switch_order:
+            begins = entry.timeline.begins
+            if begins is None or moment >= begins:
+                yield self._kept(entry, "b" if inside[entry.index] else "a")
+        for entry in self._window_order:
+            if inside[entry.index]:
+                yield self._kept(entry, "window")
 
-    def _kept(
-        self, entry: _Entry, phase: str, flows: Collection[FlowKey]
-    ) -> Mapping[FlowKey, DesiredState]:
+    def _kept(self, entry: _Entry, phase: str) -> Mapping[FlowKey, DesiredState]:
         """An entry's states in a phase that depends on nothing else ("a", "b", "window",
         "after" unless restore), built once per Schedule and reused by every later pass."""
         key = (entry.index, phase)
         kept = self._phases.get(key)
         if kept is None:
-            kept = self._phases[key] = _phase_states(entry, phase, flows)
+            kept = self._phases[key] = _phase_states(entry, phase, entry.flows)
         return kept
+
+    def _restore(
+        self, entry: _Entry, priors: Mapping[FlowRef, State]
+    ) -> Mapping[FlowKey, DesiredState]:
+        """A rule's `after = "restore"` states, rebuilt only when its recorded prior states
+        differ from the last pass's (the engine reads them afresh at every pass)."""
+        kept = self._restored.get(entry.index)
+        if kept is None or kept[0] != priors:
+            states = _after_states(entry.rule, entry.flows, priors)  # type: ignore[arg-type]
+            kept = self._restored[entry.index] = (dict(priors), states)
+        return kept[1]
 
     def _evaluate(
         self,
         moment: datetime,
-        entries: Iterable[_Entry],
         spans: Mapping[int, _Span],
         prior_states: PriorStates,
         overrides: Iterable[Override],
     ) -> dict[FlowKey, DesiredState]:
         result: dict[FlowKey, DesiredState] = {}
-        for _, states in self._layers(entries, spans, moment, prior_states):
+        for states in self._layers(spans, moment, prior_states):
             result.update(states)
         for override in overrides:
             if override.until > moment:
@@ -460,9 +460,7 @@ class Schedule:
         overrides: Iterable[Override] = (),
     ) -> dict[FlowKey, DesiredState]:
         """Every governed flow's desired state at `now`."""
-        return self._evaluate(
-            now, self._entries, self._spans_around(now), prior_states or {}, overrides
-        )
+        return self._evaluate(now, self._spans_around(now), prior_states or {}, overrides)
 
     def _spans_around(self, now: datetime) -> dict[int, _Span]:
         """Windows over [now, now + a day], kept for later calls inside that range."""
@@ -642,18 +640,13 @@ class _Layout:
                 self.by_entry.setdefault(item // 3, []).append(number)
             if self.members[number][0][1] in pinned:
                 self.by_entry[-1].append(number)
-        maintenance = [
-            (entry.index, rule)
-            for entry in entries
-            if isinstance(rule := entry.rule, MaintenanceRule)
-        ]
-        by_after = sorted(maintenance, key=lambda i: _rank(*i, i[1].after == "disabled"))
-        by_inside = sorted(maintenance, key=lambda i: _rank(*i, i[1].state is State.DISABLED))
-        count = len(maintenance)
-        first_switch = count + 1 + max(self.entries, default=0)  # the switch at index 0
+        maintenance = [entry for entry in entries if isinstance(entry.rule, MaintenanceRule)]
+        by_after = sorted(maintenance, key=_after_rank)
+        by_window = sorted(maintenance, key=_window_rank)
+        first_switch = len(maintenance) + 1 + max(self.entries, default=0)  # at index 0
         first_window = first_switch + 1
-        self.after_rank = {index: 1 + place for place, (index, _) in enumerate(by_after)}
-        self.inside_rank = {index: first_window + p for p, (index, _) in enumerate(by_inside)}
+        self.after_rank = {entry.index: 1 + place for place, entry in enumerate(by_after)}
+        self.inside_rank = {entry.index: first_window + p for p, entry in enumerate(by_window)}
         self.switch_rank = {index: first_switch - index for index in self.entries}
 
 
@@ -774,6 +767,16 @@ def _rank(index: int, rule: MaintenanceRule, disabled: bool) -> tuple[int, bool,
     """Precedence among maintenance layers of one kind: priority, then disabled, then the
     first in the file."""
     return rule.priority, disabled, -index
+
+
+def _after_rank(entry: _Entry) -> tuple[int, bool, int]:
+    rule: MaintenanceRule = entry.rule  # type: ignore[assignment]
+    return _rank(entry.index, rule, rule.after == "disabled")
+
+
+def _window_rank(entry: _Entry) -> tuple[int, bool, int]:
+    rule: MaintenanceRule = entry.rule  # type: ignore[assignment]
+    return _rank(entry.index, rule, rule.state is State.DISABLED)
 
 
 def _switch_states(
