@@ -14,6 +14,7 @@ stepping a general-purpose trigger minute by minute was the cost of `plan` on ma
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import date, datetime, time, timedelta
 
@@ -53,6 +54,7 @@ class _Field:
             raise CronError(f"{self.name} value {number} is higher than the maximum ({self.last})")
         return number
 
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 (five fields, made once)
     def values(self, text: str) -> frozenset[int]:
         found: set[int] = set()
         for part in text.split(","):

@@ -323,6 +323,25 @@ def _rule_refs(rule: Rule) -> tuple[str, ...]:
     return rule.flows if isinstance(rule, MaintenanceRule) else (*rule.a, *rule.b)
 
 
+# FlowRef(account, flow_id) from a pair, without a Python-level call (what its __new__
+# does): a Schedule of ten thousand flows makes one per flow and reference.
+_flow_ref = functools.partial(tuple.__new__, FlowRef)
+
+
+def _resolve_all(config: Config, refs: Iterable[str]) -> dict[str, FlowKey]:
+    """`config.resolve` of every ref; a plain `account:flow_id` (nearly every ref of a big
+    file) without the calls."""
+    aliases, accounts = config.flows, config.accounts
+    found: dict[str, FlowKey] = {}
+    for ref in refs:
+        account, sep, flow_id = ref.partition(":")
+        if sep and flow_id and flow_id != "*" and account in accounts and ref not in aliases:
+            found[ref] = _flow_ref((account, flow_id))
+        else:
+            found[ref] = config.resolve(ref)
+    return found
+
+
 class Schedule:
     """A configuration compiled for evaluation; reuse it across instants."""
 
@@ -337,7 +356,7 @@ class Schedule:
         refs = dict.fromkeys(
             itertools.chain(config.flows.values(), *(_rule_refs(rule) for rule in config.rules))
         )
-        self._resolved = {ref: config.resolve(ref) for ref in refs}
+        self._resolved = _resolve_all(config, refs)
         # Without a flow list, `account:*` still covers the account's flows the file names.
         self._named: dict[str, set[FlowRef]] = {}
         for key in self._resolved.values():
@@ -374,7 +393,9 @@ class Schedule:
         for ref in refs:
             key = self._resolved[ref]
             if isinstance(key, AccountWildcard) and key.account in self._known:
-                keys.update(FlowRef(key.account, flow) for flow in self._known[key.account])
+                keys.update(
+                    map(_flow_ref, zip(itertools.repeat(key.account), self._known[key.account]))
+                )
             elif isinstance(key, AccountWildcard):
                 keys.add(key)
                 keys.update(self._named.get(key.account, ()))
