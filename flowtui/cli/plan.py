@@ -77,7 +77,10 @@ def _zones(config: Config) -> ZoneOf:
 
 @cache
 def _quoted(text: str) -> str:
-    return json.dumps(text)
+    """`text` as json.dumps writes it; printable ASCII without quotes or backslashes (every
+    flow and rule name in practice) needs no escaping, so no call to json.dumps."""
+    plain = text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+    return f'"{text}"' if plain else json.dumps(text)
 
 
 @cache
@@ -87,27 +90,31 @@ def _change(old: Target, new: Target) -> str:
 
 def json_lines(zone_of: ZoneOf, batches: Iterable[tuple[datetime, list[Row]]]) -> Iterator[str]:
     """One JSON object per transition: at, local, timezone, rule, flow, from, to (what
-    json.dumps writes, key order and spacing included). The keys a rule's rows at one
-    instant share are written once, each flow's name once per run."""
+    json.dumps writes, key order and spacing included). What rows share is written once:
+    an instant in each zone, a rule's keys at an instant, a flow's name."""
     flows: dict[int, str] = {}
     for at, rows in batches:
+        when: dict[ZoneInfo, str] = {}
         rule = head = change = old_state = new_state = None
         for name, place, flow, old, new in rows:
             if name is not rule:
-                rule, head = name, _json_head(at, name, zone_of(name))
+                zone = zone_of(name)
+                if (prefix := when.get(zone)) is None:
+                    prefix = when[zone] = _json_when(at, zone)
+                rule, head = name, f'{prefix}"rule": {_quoted(name)}, '
             if old is not old_state or new is not new_state:
                 old_state, new_state, change = old, new, _change(old, new)
             if (quoted := flows.get(place)) is None:
-                quoted = flows[place] = f'"flow": {json.dumps(str(flow))}, '
+                quoted = flows[place] = f'"flow": {_quoted(str(flow))}, '
             yield head + quoted + change  # type: ignore[operator]
 
 
-def _json_head(at: datetime, rule: str, zone: ZoneInfo) -> str:
-    """The keys every flow a rule changes at one instant shares."""
+def _json_when(at: datetime, zone: ZoneInfo) -> str:
+    """The keys of an instant in a zone: at, local, timezone."""
     local = at.astimezone(zone)
     return (
         f'{{"at": "{at.isoformat()}", "local": "{local.isoformat()}", '
-        f'"timezone": {_quoted(str(local.tzinfo))}, "rule": {_quoted(rule)}, '
+        f'"timezone": {_quoted(str(local.tzinfo))}, '
     )
 
 
