@@ -25,6 +25,8 @@ def measure(bench: Bench) -> list[Row]:
     ]
     cold = median([r["cold"] for r in reports])
     warm = median([t for r in reports for t in r["warm"]])
+    cold_cpu = median([r["cold_cpu"] for r in reports])
+    warm_cpu = median([t for r in reports for t in r["warm_cpu"]])
     problems = [f"cold {seconds(cold)}"] if cold > COLD_GOAL_S else []
     problems += [f"warm {seconds(warm)}"] if warm > WARM_GOAL_S else []
     first = reports[0]
@@ -38,7 +40,8 @@ def measure(bench: Bench) -> list[Row]:
             note=(
                 f"{len(reports)} fresh processes; cold (Schedule + desired): "
                 f"{', '.join(seconds(r['cold']) for r in reports)}; warm: median of "
-                f"{WARM_PASSES} passes 10 s apart in each; {first['governed']} flows governed."
+                f"{WARM_PASSES} passes 10 s apart in each; {first['governed']} flows governed; "
+                f"CPU time (medians): cold {seconds(cold_cpu)}, warm {seconds(warm_cpu)}."
             ),
         )
     ]

@@ -1,7 +1,9 @@
 """`flowtui plan` over a week of R rules: the transitions it computes in-process
 (`Schedule(config).transitions`, wildcards kept as `account:*` since plan reads no
-platform), and the whole `flowtui plan --json` command from a shell (start-up, reading the
-file, computing, printing), cold beside warm."""
+platform; the first computation in this process beside later ones, which find the rules'
+module caches filled), and the whole `flowtui plan --json` command from a shell (start-up,
+reading the file, computing, printing), cold beside warm. The goal is issue 14's: the
+command within 0.5 s."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from benchmarks.workload import OFFLINE_ACCOUNTS, ORIGIN, rules_data, synthetic_
 from flowtui.config import load_config
 from flowtui.rules import Schedule
 
-GOAL_S = 1.0
+GOAL_S = 0.5
 
 
 def _write_workload(path: Path, flows: int, rules: int) -> None:
@@ -48,19 +50,19 @@ def measure(bench: Bench) -> list[Row]:
             "--from", ORIGIN.isoformat(), "--hours", str(span.total_seconds() / 3600), "--json",
         )  # fmt: skip
         runs = [shell.run(command, {"K": "unused"}) for _ in range(max(2, sizes.repeats))]
-    compute_s = median(computed)
+    first, compute_s = computed[0], median(computed[1:] or computed)
     cold, warm = runs[0].seconds, median([run.seconds for run in runs[1:]])
     lines = runs[0].stdout.count("\n")
     name = f"plan {sizes.plan_days} days, {len(config.rules)} rules"
     return [
         Row(
             name + ": compute (in-process)",
-            seconds(compute_s),
+            f"first {seconds(first)} · later {seconds(compute_s)}",
             f"< {seconds(GOAL_S)}",
-            verdict(compute_s < GOAL_S, seconds(compute_s)),
+            verdict(first < GOAL_S, f"first {seconds(first)}"),
             limit="— (no I/O)",
             note=(
-                f"Schedule(config).transitions, median of {sizes.repeats}: "
+                f"Schedule(config).transitions, {sizes.repeats} in one process: "
                 f"{', '.join(seconds(c) for c in computed)}; {found} transitions over "
                 f"{sizes.desired_flows} flows."
             ),
