@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -357,11 +358,6 @@ class Schedule:
             itertools.chain(config.flows.values(), *(_rule_refs(rule) for rule in config.rules))
         )
         self._resolved = _resolve_all(config, refs)
-        # Without a flow list, `account:*` still covers the account's flows the file names.
-        self._named: dict[str, set[FlowRef]] = {}
-        for key in self._resolved.values():
-            if isinstance(key, FlowRef):
-                self._named.setdefault(key.account, set()).add(key)
         self._span_cache: tuple[datetime, datetime, dict[int, _Span]] | None = None
         self._layout_cache: _Layout | None = None
         self._phases: dict[tuple[int, str], Mapping[FlowKey, DesiredState]] = {}
@@ -402,6 +398,16 @@ class Schedule:
             else:
                 keys.add(key)
         return frozenset(keys)
+
+    @functools.cached_property
+    def _named(self) -> dict[str, set[FlowRef]]:
+        """Each account's flows the file names: what `account:*` covers without a flow
+        list (besides the wildcard itself)."""
+        named: defaultdict[str, set[FlowRef]] = defaultdict(set)
+        for key in self._resolved.values():
+            if isinstance(key, FlowRef):
+                named[key.account].add(key)
+        return named
 
     def governed(self) -> dict[str, frozenset[FlowKey]]:
         """Each active rule's name → the flows it governs (both groups of a switch)."""
@@ -634,24 +640,23 @@ class _Layout:
     def __init__(self, entries: list[_Entry], pinned: frozenset[FlowKey]) -> None:
         self.pinned = pinned
         self.entries = {entry.index: entry for entry in entries}
-        signatures: dict[FlowKey, list[int]] = {flow: [] for flow in pinned}
+        signatures: defaultdict[FlowKey, list[int]] = defaultdict(list)
+        for flow in pinned:
+            signatures[flow] = []
         for entry in entries:
-            index, group_b = entry.index, entry.group_b
-            switch = isinstance(entry.rule, AbSwitchRule)
-            for flow in entry.flows:
-                role = (_ROLE_B if flow in group_b else _ROLE_A) if switch else 0
-                if (signature := signatures.get(flow)) is None:
-                    signatures[flow] = [_item(index, role)]
-                else:
-                    signature.append(_item(index, role))
+            item = _item(entry.index, 0)
+            if isinstance(entry.rule, AbSwitchRule):
+                group_b, in_a, in_b = entry.group_b, item + _ROLE_A, item + _ROLE_B
+                for flow in entry.flows:
+                    signatures[flow].append(in_b if flow in group_b else in_a)
+            else:
+                for flow in entry.flows:
+                    signatures[flow].append(item)
         rank = {flow: place for place, flow in enumerate(sorted(signatures, key=str))}
-        grouped: dict[tuple[object, ...], list[tuple[int, FlowKey]]] = {}
+        grouped: defaultdict[tuple[object, ...], list[tuple[int, FlowKey]]] = defaultdict(list)
         for flow, signature in signatures.items():
             key = (*signature, flow) if flow in pinned else tuple(signature)
-            if (members := grouped.get(key)) is None:
-                grouped[key] = [(rank[flow], flow)]
-            else:
-                members.append((rank[flow], flow))
+            grouped[key].append((rank[flow], flow))
         # Each class's flows with their place in name order, sorted; its layers.
         self.members = [sorted(members) for members in grouped.values()]
         self.items = [tuple(signatures[members[0][1]]) for members in self.members]
