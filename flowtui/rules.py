@@ -358,6 +358,9 @@ class Schedule:
             itertools.chain(config.flows.values(), *(_rule_refs(rule) for rule in config.rules))
         )
         self._resolved = _resolve_all(config, refs)
+        self._wildcards = {
+            ref for ref, key in self._resolved.items() if isinstance(key, AccountWildcard)
+        }
         self._span_cache: tuple[datetime, datetime, dict[int, _Span]] | None = None
         self._layout_cache: _Layout | None = None
         self._phases: dict[tuple[int, str], Mapping[FlowKey, DesiredState]] = {}
@@ -384,19 +387,15 @@ class Schedule:
         self._window_order = sorted(maintenance, key=_window_rank)
         self._restored: dict[int, tuple[Mapping[FlowRef, State], dict[FlowKey, DesiredState]]] = {}
 
-    def _expand(self, refs: Iterable[str]) -> frozenset[FlowKey]:
-        keys: set[FlowKey] = set()
-        for ref in refs:
-            key = self._resolved[ref]
-            if isinstance(key, AccountWildcard) and key.account in self._known:
-                keys.update(
-                    map(_flow_ref, zip(itertools.repeat(key.account), self._known[key.account]))
-                )
-            elif isinstance(key, AccountWildcard):
-                keys.add(key)
-                keys.update(self._named.get(key.account, ()))
+    def _expand(self, refs: Collection[str]) -> frozenset[FlowKey]:
+        keys = set(map(self._resolved.__getitem__, refs))
+        for ref in self._wildcards.intersection(refs):
+            wildcard: AccountWildcard = self._resolved[ref]  # type: ignore[assignment]
+            if (known := self._known.get(wildcard.account)) is not None:
+                keys.discard(wildcard)
+                keys.update(map(_flow_ref, zip(itertools.repeat(wildcard.account), known)))
             else:
-                keys.add(key)
+                keys.update(self._named.get(wildcard.account, ()))
         return frozenset(keys)
 
     @functools.cached_property
