@@ -430,8 +430,9 @@ class Schedule:
         inside = {entry.index: spans[entry.index].inside(moment) for entry in self._entries}
         for entry in self._after_order:
             if not inside[entry.index] and spans[entry.index].after(moment):
-                if entry.rule.after == RESTORE:  # from the recorded priors, which change
-                    yield self._restore(entry, prior_states.get(entry.rule.name, {}))
+                rule = entry.rule
+                if isinstance(rule, MaintenanceRule) and rule.after == RESTORE:
+                    yield self._restore(entry, rule, prior_states.get(rule.name, {}))
                 else:
                     yield self._kept(entry, "after")
         for entry in self._switch_order:
@@ -452,13 +453,13 @@ class Schedule:
         return kept
 
     def _restore(
-        self, entry: _Entry, priors: Mapping[FlowRef, State]
+        self, entry: _Entry, rule: MaintenanceRule, priors: Mapping[FlowRef, State]
     ) -> Mapping[FlowKey, DesiredState]:
-        """A rule's `after = "restore"` states, rebuilt only when its recorded prior states
-        differ from the last pass's (the engine reads them afresh at every pass)."""
+        """A rule's `after = "restore"` states (from the recorded prior states), rebuilt only
+        when those differ from the last pass's (the engine reads them afresh every pass)."""
         kept = self._restored.get(entry.index)
         if kept is None or kept[0] != priors:
-            states = _after_states(entry.rule, entry.flows, priors)  # type: ignore[arg-type]
+            states = _after_states(rule, entry.flows, priors)
             kept = self._restored[entry.index] = (dict(priors), states)
         return kept[1]
 
@@ -552,9 +553,7 @@ class Schedule:
             if start <= override.until < end:
                 changes.setdefault(override.until, set()).add(-1)
         sweep = _Sweep(self._layout(frozenset(pinned)), spans, priors, pinned)
-        move, verdict, emit = sweep.move, sweep.verdict, sweep.emit
-        layout, layers, pins = sweep.layout, sweep.layers, sweep.pins
-        by_entry, items, members = layout.by_entry, layout.items, layout.members
+        move, verdict, emit, by_entry = sweep.move, sweep.verdict, sweep.emit, sweep.layout.by_entry
         for entry in self._entries:
             move(entry.index, start - _TICK)
         current = [verdict(number, start - _TICK) for number in range(len(sweep.layout.items))]
@@ -566,21 +565,10 @@ class Schedule:
                 touched.update(by_entry.get(index, ()))
             rows: list[Row] = []
             for number in touched:
-                if number in pins:
-                    after = verdict(number, moment)
-                else:  # `verdict` without overrides, inline: most of plan's time is here
-                    after = _UNGOVERNED
-                    for item in items[number]:
-                        if (layer := layers[item])[0] > after[0]:
-                            after = layer
-                if after is not (before := current[number]):
+                after = verdict(number, moment)
+                if after is not current[number]:
+                    emit(number, current[number], after, rows)
                     current[number] = after
-                    old, new = before[1], after[1]
-                    if old is _PRIORS or new is _PRIORS:
-                        emit(number, before, after, rows)
-                    elif old != new:
-                        rule = after[2] if after[2] is not None else before[2]
-                        rows += [(rule, place, flow, old, new) for place, flow in members[number]]
             rows.sort()
             yield moment, rows
 
@@ -698,7 +686,7 @@ class _Sweep:
         self.layout = layout
         self._spans = spans
         self._priors = priors
-        self.pins = {
+        self._pins = {
             number: [
                 (override.until, (_OVERRIDDEN, override.state, OVERRIDE))
                 for override in pinned[layout.members[number][0][1]]
@@ -743,7 +731,7 @@ class _Sweep:
     def verdict(self, number: int, moment: datetime) -> Verdict:
         """What governs the flows of class `number` at `moment` (its entries moved to it):
         an override, else its layer of highest precedence."""
-        pins = self.pins.get(number)
+        pins = self._pins.get(number)
         if pins:
             for until, pinned in reversed(pins):
                 if until > moment:
