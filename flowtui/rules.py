@@ -324,9 +324,11 @@ def _rule_refs(rule: Rule) -> tuple[str, ...]:
     return rule.flows if isinstance(rule, MaintenanceRule) else (*rule.a, *rule.b)
 
 
-# FlowRef(account, flow_id) from a pair, without a Python-level call (what its __new__
-# does): a Schedule of ten thousand flows makes one per flow and reference.
+# FlowRef(account, flow_id) from a pair, a Transition from its five fields, without a
+# Python-level call (what their __new__ does): a Schedule of ten thousand flows makes a
+# FlowRef per flow and reference, a week's plan tens of thousands of Transitions.
 _flow_ref = functools.partial(tuple.__new__, FlowRef)
+_transition = functools.partial(tuple.__new__, Transition)
 
 
 def _resolve_all(config: Config, refs: Iterable[str]) -> dict[str, FlowKey]:
@@ -511,7 +513,7 @@ class Schedule:
     ) -> list[Transition]:
         """Every change of a desired state at an instant in [start, end), sorted."""
         return [
-            Transition(moment, rule, flow, old, new)
+            _transition((moment, rule, flow, old, new))
             for moment, rows in self.transition_rows(start, end, prior_states, overrides)
             for rule, _, flow, old, new in rows
         ]
