@@ -155,11 +155,14 @@ class Timeline:
 
     def windows(self, start: datetime, end: datetime) -> list[Window]:
         """Merged windows touching [start, end]."""
-        return [
-            window
-            for window in merge_windows(self.raw(start - self.reach, end + self.reach))
-            if window[1] >= start and window[0] <= end
-        ]
+        return self.span(start, end)[0]
+
+    def span(self, start: datetime, end: datetime) -> tuple[list[Window], bool]:
+        """`windows`, and whether a window is seen to start before `start` on the way (so
+        that `started_before(start)` needs no search)."""
+        merged = merge_windows(self.raw(start - self.reach, end + self.reach))
+        found = [window for window in merged if window[1] >= start and window[0] <= end]
+        return found, bool(merged) and merged[0][0] < start
 
     def started_before(self, moment: datetime) -> bool:
         """Whether any window starts before `moment` (searching back up to eight years)."""
@@ -300,12 +303,13 @@ class _Entry:
 class _Span:
     """An entry's windows over a range, answering "in a window at t?" by bisection."""
 
-    def __init__(self, timeline: Timeline, windows: list[Window], range_start: datetime) -> None:
+    def __init__(self, timeline: Timeline, range_start: datetime, range_end: datetime) -> None:
+        windows, earlier = timeline.span(range_start, range_end)
         self.starts = [window[0] for window in windows]
         self.ends = [window[1] for window in windows]
         self._timeline = timeline
         self._range_start = range_start
-        self._started_before_range: bool | None = None
+        self._started_before_range: bool | None = True if earlier else None
 
     def inside(self, moment: datetime) -> bool:
         position = bisect.bisect_right(self.starts, moment) - 1
@@ -417,10 +421,7 @@ class Schedule:
     # -- evaluation at one instant ------------------------------------------------------
 
     def _spans(self, start: datetime, end: datetime) -> dict[int, _Span]:
-        return {
-            entry.index: _Span(entry.timeline, entry.timeline.windows(start, end), start)
-            for entry in self._entries
-        }
+        return {entry.index: _Span(entry.timeline, start, end) for entry in self._entries}
 
     def _layers(
         self, spans: Mapping[int, _Span], moment: datetime, prior_states: PriorStates
