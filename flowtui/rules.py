@@ -642,7 +642,11 @@ class _Layout:
             else:
                 for flow in entry.flows:
                     signatures[flow].append(item)
-        rank = {flow: place for place, flow in enumerate(sorted(signatures, key=str))}
+        # Place in name order; a FlowRef's name is its fields joined by ':' (no call to
+        # FlowRef.__str__ for each of ten thousand flows), account:* spelt by str.
+        names = [":".join(flow) if len(flow) == 2 else str(flow) for flow in signatures]
+        by_name = sorted(zip(names, signatures, strict=True))
+        rank = {flow: place for place, (_, flow) in enumerate(by_name)}
         grouped: defaultdict[tuple[object, ...], list[tuple[int, FlowKey]]] = defaultdict(list)
         for flow, signature in signatures.items():
             key = (*signature, flow) if flow in pinned else tuple(signature)
