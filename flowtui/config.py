@@ -11,6 +11,8 @@ import contextlib
 import difflib
 import functools
 import re
+import sys
+import types
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -43,6 +45,21 @@ from flowtui.durations import format_duration, parse_duration
 from flowtui.model import FlowRef, State
 from flowtui.toml_positions import PositionIndex, index_positions, too_deep
 from flowtui.urls import PLAIN_HTTP_HINT, plain_http_host
+
+
+def _skip_pydantic_plugin_search() -> None:
+    """flowtui uses no pydantic plugin. Before it builds its first validator, pydantic looks
+    for plugins in every installed package's entry points: importing importlib.metadata (and
+    the email package) and reading site-packages, a tenth of `flowtui check`. An entry in
+    sys.modules answers "none" instead, unless pydantic has already loaded its own."""
+    name = "pydantic.plugin._loader"
+    if name not in sys.modules:
+        loader = types.ModuleType(name, "flowtui: no pydantic plugins are loaded")
+        loader.get_plugins = tuple  # type: ignore[attr-defined]
+        sys.modules[name] = loader
+
+
+_skip_pydantic_plugin_search()
 
 SECRET_HINT = "put secrets in the environment and name the variable with token_env (or *_env)"
 SECRET_KEYS = frozenset(

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "flowtui"
 CONFIG_NAME = "schedules.toml"
 
 
 def default_state_dir() -> Path:
     """The platform's state directory for flowtui (e.g. ~/.local/state/flowtui)."""
+    import platformdirs  # (with tempfile and shutil: only when a default is needed)
+
     return Path(platformdirs.user_state_dir(APP_NAME))
 
 
 def default_config_path() -> Path:
     """schedules.toml in the platform's configuration directory."""
+    import platformdirs
+
     return Path(platformdirs.user_config_dir(APP_NAME)) / CONFIG_NAME
 
 

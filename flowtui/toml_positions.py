@@ -10,8 +10,9 @@ from __future__ import annotations
 import bisect
 import contextlib
 import re
-import tomllib
 from collections.abc import Sequence
+
+import tomli as tomllib  # (flowtui.config reads with tomli: no second parser to import)
 
 Position = tuple[int, int]
 

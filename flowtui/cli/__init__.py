@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from flowtui import logs
 from flowtui.cli.context import CliContext, fail
 from flowtui.cli.examples import add_example
 from flowtui.cli.lazy import LazyCommand, LazyGroup
@@ -140,6 +139,8 @@ def main(ctx: click.Context, config_path: Path | None, state_dir: Path | None) -
     """flowtui: switch automation flows on Diga, GASSAPI, Runflow and Bitrix24.
 
     Without a command it opens the app (`flowtui tui`)."""
+    from flowtui import logs  # (not for `--help`, which ends before this runs)
+
     logs.configure()  # warnings as one line each on stderr; `daemon` picks its own format
     ctx.obj = CliContext(config_path=config_path, state_dir=state_dir)
     if ctx.invoked_subcommand is None:

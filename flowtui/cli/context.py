@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from flowtui import locations
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 EXIT_OK = 0
 EXIT_CHANGE_FAILED = 1
@@ -29,6 +31,8 @@ class CliContext:
     def zone(self) -> ZoneInfo:
         """settings.timezone of the configuration, for times typed without an offset (UTC
         when the configuration cannot be read: the command that needs it says why)."""
+        from zoneinfo import ZoneInfo
+
         from flowtui.config import ConfigError, load_config  # (pydantic: only when needed)
 
         try:
