@@ -3,14 +3,12 @@ schedules.toml (its secret variables set, so it passes). The limit is the interp
 itself: `python -c pass` of the same environment, a process that imports nothing of ours.
 Cold is the first run of the measure; warm the median of the runs after it.
 
-flowtui's bytecode is compiled first, as `pip install` does: in a checkout run with
-PYTHONDONTWRITEBYTECODE (or after a change, before anything wrote the new bytecode) every
-start would otherwise compile flowtui's modules again, a cost no installed copy pays (about
-a fifth of `check`)."""
+benchmarks.run compiles flowtui's bytecode before any measure, as `pip install` does: in a
+checkout run with PYTHONDONTWRITEBYTECODE every start would otherwise compile flowtui's
+modules again, a cost no installed copy pays (about a fifth of `check`)."""
 
 from __future__ import annotations
 
-import compileall
 import tomllib
 
 from benchmarks import shell
@@ -40,7 +38,6 @@ def _timed(command: list[str], runs: int, env: dict[str, str] | None = None) -> 
 
 
 def measure(bench: Bench) -> list[Row]:
-    compileall.compile_dir(shell.REPO / "flowtui", quiet=1)
     runs = RUNS if bench.sizes.repeats >= 5 else max(2, bench.sizes.repeats + 1)
     floor = median(_timed(shell.python("-c", "pass"), runs))
     commands = {
