@@ -330,6 +330,9 @@ class DigaAccount(_AccountBase):
     kind: Literal["diga"]
     base_url: str = "https://api.diga.io"
     token_env: EnvName = Field(description=_ENV.format("the API key"))
+    concurrency: int = Field(
+        50, ge=1, description="Requests in flight at most (no rate limit documented)"
+    )
 
 
 class GassapiAccount(_AccountBase):

@@ -1,7 +1,16 @@
-"""Diga: absolute PATCH of `status`; enabling a never-published flow silently does nothing."""
+"""Diga: absolute PATCH of `status`; enabling a never-published flow silently does nothing.
+
+The list is read in page mode: the first page tells `total_pages`, and every other page
+depends on nothing else, so they are asked for at once (the transport bounds how many are
+in flight). A flow created meanwhile pushes older flows down a page: the last page then
+says `has_more` and the cursor walk takes over from there; repeats are dropped by id. A
+flow deleted in the same instant may pull another across a page boundary unseen until the
+next refresh — the price of not reading 34 pages one after another.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -12,13 +21,15 @@ from flowtui.providers.base import (
     ChangeResult,
     Flow,
     NotPublished,
+    PlatformError,
     still_wanted,
     walk_cursor,
 )
 from flowtui.providers.redaction import register_secret
 from flowtui.providers.transport import Transport, error_for_status, json_body
 
-PAGE = 30
+PAGE = 30  # the documented maximum `limit`
+MAX_PAGES = 1000  # asked for at once after the first; a longer list is walked by cursor
 STATUS = {State.ENABLED: "ENABLED", State.DISABLED: "DISABLED"}
 STATES = {value: state for state, value in STATUS.items()}
 
@@ -70,14 +81,31 @@ class DigaProvider(BaseProvider):
         )
 
     async def list_flows(self) -> list[Flow]:
-        items = await walk_cursor(
-            lambda params: self._call("GET", "/v1/workflow/", params=params),
-            {"limit": PAGE},
-            items_key="data",
-            next_cursor=lambda page: page.get("last_id") if page.get("has_more") else None,
-            cursor_param="after",
+        first = await self._page({"limit": PAGE, "page": 1})
+        total = first.get("total_pages")
+        last = min(total, MAX_PAGES) if isinstance(total, int) else 1
+        pages = [first]
+        pages += await asyncio.gather(
+            *(self._page({"limit": PAGE, "page": n}) for n in range(2, last + 1))
         )
-        return [self._flow(item) for item in items]
+        items = [item for page in pages for item in page["data"]]
+        tail = pages[-1]
+        if tail.get("has_more") and tail.get("last_id"):
+            items += await walk_cursor(
+                self._page,
+                {"limit": PAGE, "after": tail["last_id"]},
+                items_key="data",
+                next_cursor=lambda page: page.get("last_id") if page.get("has_more") else None,
+                cursor_param="after",
+            )
+        flows = {flow.ref.flow_id: flow for flow in map(self._flow, items)}
+        return list(flows.values())
+
+    async def _page(self, params: dict[str, Any]) -> dict[str, Any]:
+        page = await self._call("GET", "/v1/workflow/", params=params)
+        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+            raise PlatformError("unexpected answer to the flow list")
+        return page
 
     async def get_flow(self, flow_id: str) -> Flow:
         return self._flow(await self._call("GET", f"/v1/workflow/{flow_id}"))

@@ -49,6 +49,7 @@ from flowtui.providers.base import (
     RateLimited,
     Transient,
 )
+from flowtui.providers.pool import LeanTransport
 from flowtui.providers.redaction import (
     LOGGER_NAME,
     install_log_redaction,
@@ -193,13 +194,14 @@ class Transport:
             "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": "flowtui/0.1",
         }
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._client = httpx.AsyncClient(
             base_url=base_url,
             verify=shared_tls(),
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            limits=limits,
             headers={**default_headers, **(headers or {})},
-            transport=http_transport,
+            transport=http_transport or LeanTransport(verify=shared_tls(), limits=limits),
         )
         self._max_response = max_response
         self._slots = asyncio.Semaphore(concurrency)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from flowtui.model import State
 from flowtui.providers.base import NotFound, NotPublished, Outcome
+from flowtui.providers.diga import DigaProvider
+from flowtui.providers.transport import Transport
+
+STAMP = "2031-03-04T05:06:07Z"
 
 
 def raw_flows(emu: Any) -> dict[str, dict[str, Any]]:
@@ -19,14 +25,67 @@ def pick(emu: Any, **wanted: Any) -> str:
     raise AssertionError(f"no diga flow with {wanted}")
 
 
-async def test_list_follows_the_cursor_through_every_page(emu: Any, connect: Any) -> None:
+async def test_list_asks_for_every_page_after_the_first_at_once(emu: Any, connect: Any) -> None:
     emu.reset(flows=70, seed=3)
+    emu.set_fault("diga", latency_ms=40)
     flows = await connect("support").list_flows()
     assert sorted(f.ref.flow_id for f in flows) == sorted(raw_flows(emu))
     pages = [r for r in emu.requests("diga") if r["method"] == "GET"]
-    assert len(pages) == 3
-    assert all("limit=30" in r["query"] for r in pages)
-    assert "after=" in pages[1]["query"]
+    assert sorted(r["query"] for r in pages) == [f"limit=30&page={n}" for n in (1, 2, 3)]
+    first, *rest = sorted(pages, key=lambda r: r["at"])
+    answered = first["at"]
+    assert all(r["at"] - r["duration_ms"] / 1000 >= answered for r in rest)
+    # pages 2 and 3 were in flight together: each began before the other ended
+    assert all(r["at"] - r["duration_ms"] / 1000 < min(o["at"] for o in rest) for r in rest)
+
+
+def diga_pages(pages: dict[str, dict[str, Any]], asked: list[str]) -> DigaProvider:
+    """A Diga provider whose list answers come from `pages` (by query string)."""
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        query = request.url.query.decode()
+        asked.append(query)
+        return httpx.Response(200, json=pages[query])
+
+    transport = Transport("http://diga.test", http_transport=httpx.MockTransport(reply))
+    return DigaProvider("support", transport, "diga-test-key")
+
+
+def page(ids: list[str], *, more: bool, total: int | None) -> dict[str, Any]:
+    data = [
+        {"id": i, "name": i, "status": "ENABLED", "created": STAMP, "updated": STAMP} for i in ids
+    ]
+    return {"data": data, "has_more": more, "last_id": ids[-1], "total_pages": total}
+
+
+async def test_a_flow_created_while_paging_is_followed_by_cursor_and_listed_once() -> None:
+    # wf_new arrived after page 1 was read: page 2 starts with a flow page 1 had shown
+    asked: list[str] = []
+    diga = diga_pages(
+        {
+            "limit=30&page=1": page(["wf_3", "wf_2"], more=True, total=2),
+            "limit=30&page=2": page(["wf_2", "wf_1"], more=True, total=3),
+            "limit=30&after=wf_1": page(["wf_0"], more=False, total=3),
+        },
+        asked,
+    )
+    flows = await diga.list_flows()
+    assert [f.ref.flow_id for f in flows] == ["wf_3", "wf_2", "wf_1", "wf_0"]
+    assert asked == ["limit=30&page=1", "limit=30&page=2", "limit=30&after=wf_1"]
+
+
+async def test_without_total_pages_the_list_is_walked_by_cursor() -> None:
+    asked: list[str] = []
+    diga = diga_pages(
+        {
+            "limit=30&page=1": page(["wf_2"], more=True, total=None),
+            "limit=30&after=wf_2": page(["wf_1"], more=True, total=None),
+            "limit=30&after=wf_1": page(["wf_0"], more=False, total=None),
+        },
+        asked,
+    )
+    assert [f.ref.flow_id for f in await diga.list_flows()] == ["wf_2", "wf_1", "wf_0"]
+    assert len(asked) == 3
 
 
 async def test_disable_converges_and_a_second_run_is_already(emu: Any, connect: Any) -> None:
