@@ -6,9 +6,13 @@ providers, as the app's live refresh does (benchmarks/flowtui_refresh.py). The b
 benchmarks/naive_client.py, measured the same two ways.
 
 The limit is the critical path: the longest chain of requests that each need the answer
-before (cursor pages one after another), × the emulator's latency, or the rate limit when
-that is longer. Diga pages 30 flows by cursor, Runflow 500; GASSAPI lists the projects, then
-each project in one request; Bitrix24 reads 50 ids per `batch`, all within the burst.
+before, × the emulator's latency, or the rate limit when that is longer, with each
+platform's documented page size at its maximum and as much concurrency as the platform
+documents. Diga (`limit` ≤ 30, no rate limit documented): page 1 tells `total_pages`, then
+every other page at once. Runflow (`limit` ≤ 500, cursor only): the pages in turn. GASSAPI
+(no paging, no rate limit): the project list, then every project at once. Bitrix24 (no
+list method): 50 ids per `batch`, the batches at once while the burst of 50 lasts, then
+2 a second.
 """
 
 from __future__ import annotations
@@ -42,7 +46,9 @@ def chain(emulated: Emulated, platform: str, flows: int) -> tuple[float, str]:
     latency = emulated.latency_s
     if platform == "diga":
         pages = max(1, math.ceil(flows / DIGA_PAGE))
-        return pages * latency, f"{counted(pages, 'cursor page')} in turn"
+        if pages == 1:
+            return latency, "1 page"
+        return 2 * latency, f"page 1, then the other {pages - 1} of {pages} at once"
     if platform == "runflow":
         pages = max(1, math.ceil(flows / RUNFLOW_PAGE))
         return pages * latency, f"{counted(pages, 'cursor page')} in turn"
