@@ -4,8 +4,9 @@ kept), each pass listing the accounts at once.
 
     python -m benchmarks.flowtui_refresh CONFIG ACCOUNT... [--passes N]
 
-prints `{"flows": {account: count}, "passes": [seconds, ...]}`; secrets come from the
-environment, as for `flowtui`.
+prints `{"flows": {account: count}, "passes": [seconds, ...], "cpu": [seconds, ...]}`
+(`cpu`: this process's CPU time in each pass); secrets come from the environment, as for
+`flowtui`.
 """
 
 from __future__ import annotations
@@ -22,15 +23,19 @@ from flowtui.providers.base import Provider
 from flowtui.providers.registry import Environment, build_provider
 
 
-async def passes(providers: dict[str, Provider], count: int) -> tuple[dict[str, int], list[float]]:
+async def passes(
+    providers: dict[str, Provider], count: int
+) -> tuple[dict[str, int], list[float], list[float]]:
     flows: dict[str, int] = {}
     times: list[float] = []
+    cpu: list[float] = []
     for _ in range(count):
-        started = time.perf_counter()
+        started, used = time.perf_counter(), time.process_time()
         listed = await asyncio.gather(*(p.list_flows() for p in providers.values()))
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - used)
         flows = {name: len(found) for name, found in zip(providers, listed, strict=True)}
-    return flows, times
+    return flows, times, cpu
 
 
 async def refresh(config_path: Path, accounts: list[str], count: int) -> dict[str, object]:
@@ -38,10 +43,10 @@ async def refresh(config_path: Path, accounts: list[str], count: int) -> dict[st
     env = Environment()
     providers = {name: build_provider(name, config.accounts[name], env) for name in accounts}
     try:
-        flows, times = await passes(providers, count)
+        flows, times, cpu = await passes(providers, count)
     finally:
         await asyncio.gather(*(p.aclose() for p in providers.values()))
-    return {"flows": flows, "passes": times}
+    return {"flows": flows, "passes": times, "cpu": cpu}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import resource
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -82,6 +83,12 @@ def _passes(ran: shell.Ran) -> dict[str, Any]:
     return json.loads(ran.stdout)
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process, whose only busy thread during a probe is the emulator's."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
 def measure_platforms(bench: Bench, platforms: tuple[str, ...], directory: Path) -> Row:
     """Each run starts on a freshly reset emulator (an empty Bitrix24 bucket): cold runs,
     then processes of two passes (the second is warm), for flowtui and the naive client."""
@@ -96,6 +103,8 @@ def measure_platforms(bench: Bench, platforms: tuple[str, ...], directory: Path)
     warm_probe = shell.python("-m", "benchmarks.flowtui_refresh", str(config), *accounts)
     naive_probe = shell.python("-m", "benchmarks.naive_client", target(emulated), *platforms)
     colds, warms, naive_colds, naive_warms = [], [], [], []
+    client_cpu: list[float] = []
+    emulator_cpu: list[float] = []
     listed = requests = naive_requests = 0
     naive_flows: dict[str, int] = {}
     for _ in range(sizes.repeats):
@@ -105,7 +114,11 @@ def measure_platforms(bench: Bench, platforms: tuple[str, ...], directory: Path)
         listed = len(ran.json_lines())
         requests = sum(len(emulated.requests(p)) for p in platforms)
         bench.emulated(sizes.refresh_flows)
-        warms.append(_passes(shell.run([*warm_probe, "--passes", "2"], env))["passes"][1])
+        served = _cpu_seconds()
+        warm = _passes(shell.run([*warm_probe, "--passes", "2"], env))
+        emulator_cpu.append((_cpu_seconds() - served) / 2)
+        warms.append(warm["passes"][1])
+        client_cpu.append(warm["cpu"][1])
         bench.emulated(sizes.refresh_flows)
         naive_colds.append(shell.run(naive_probe).seconds)
         naive_requests = sum(len(emulated.requests(p)) for p in platforms)
@@ -126,7 +139,10 @@ def measure_platforms(bench: Bench, platforms: tuple[str, ...], directory: Path)
         f"({', '.join(seconds(c) for c in colds)}), {cold / limit:.1f}× the limit, "
         f"{counted(requests, 'request')}; warm: the second pass of a process that keeps its "
         "providers "
-        f"(median of {len(warms)}: {', '.join(seconds(w) for w in warms)}). Naive client: "
+        f"(median of {len(warms)}: {', '.join(seconds(w) for w in warms)}); in a warm pass "
+        f"flowtui's process used {seconds(median(client_cpu))} of CPU and the emulator about "
+        f"{seconds(median(emulator_cpu))} (the median; the emulator's is its process's CPU "
+        "over the probe's two passes, halved). Naive client: "
         f"cold {seconds(naive_cold)} from a shell, warm {seconds(naive_warm)} (median of "
         f"{len(naive_warms)}), {counted(naive_requests, 'request')}. Limit: "
         + "; ".join(f"{p} {seconds(t)} ({h})" for p, (t, h) in chains.items())
