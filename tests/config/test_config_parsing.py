@@ -59,7 +59,7 @@ def test_defaults() -> None:
     assert config.settings.confirm
     assert not config.settings.read_only
     assert account.base_url == "https://api.diga.io"
-    assert account.concurrency == 8
+    assert account.concurrency == 50  # Diga documents no rate limit: a page at a time is slow
     assert account.timeout == timedelta(seconds=10)
 
 
