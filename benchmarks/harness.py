@@ -34,7 +34,7 @@ class Sizes:
     key_presses: int = 40
     boundary_samples: int = 100
     daemon_flows: int = 10_000
-    resyncs: int = 10
+    resyncs: int = 30  # long enough for a flat tail (issue 13)
     repeats: int = 5
     latency_ms: float = 50.0  # the emulator's latency per request (SPEC §7)
 
@@ -51,7 +51,7 @@ QUICK = Sizes(
     key_presses=20,
     boundary_samples=20,
     daemon_flows=1000,
-    resyncs=6,
+    resyncs=10,
     repeats=3,
 )
 SMOKE = replace(

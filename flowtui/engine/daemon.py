@@ -276,12 +276,14 @@ class Scheduler:
         now = now or self.clock.now()
         full = trigger not in ("transition", "retry", "override")
         self._plan_wakeup(now)
+        # the overrides this pass acts on, noted before it runs: an override poll during a
+        # long pass (a start pass over thousands of flows) must not queue another pass
+        self._seen_overrides = self._overrides_now(now)
         units = self._reconciler.units()
         report = merge_reports(
             now, await asyncio.gather(*(self._lanes.request(u, now, full) for u in units))
         )
         self._last_pass = now if self._last_pass is None else max(self._last_pass, now)
-        self._seen_overrides = self._overrides_now(now)
         self.last_report = report
         self.bus.publish(
             PassCompleted(

@@ -15,6 +15,7 @@ SKIP = "skip"  # an override state meaning "don't touch this flow"
 DEFAULT_RETENTION = timedelta(days=90)
 PRUNE_EVERY = 500  # audit writes between two retention prunes (bounded work, not each write)
 PRUNE_BATCH = 5_000  # rows one prune deletes at most
+PRUNE_INTERVAL = timedelta(minutes=1)  # a write this long after the last prune prunes too
 
 
 class StoreError(Exception):
@@ -248,18 +249,26 @@ class AuditLog(ABC):
 
 
 class RetentionCounter:
-    """Decides when a backend prunes: once every PRUNE_EVERY audit writes (and on the
-    first), deleting rows older than `retention` before the written record's time."""
+    """Decides when a backend prunes: on the first audit write, then once every
+    PRUNE_EVERY writes or on the first write a tenth of the retention (at most
+    PRUNE_INTERVAL) after the last prune, deleting rows older than `retention` before the
+    written record's time. The count bounds the work per write under bursts; the time keeps
+    rows from outliving the retention when writes are few (a burst of changes followed by
+    quiet resyncs would otherwise wait 500 writes)."""
 
     def __init__(self, retention: timedelta | None) -> None:
         self.retention = retention
+        self.interval = None if retention is None else min(retention / 10, PRUNE_INTERVAL)
         self._writes = 0
+        self._last: datetime | None = None
 
     def due(self, at: datetime) -> datetime | None:
         """The cutoff to prune before, when a prune is due after a write at `at`."""
-        if self.retention is None:
+        if self.retention is None or self.interval is None:
             return None
         self._writes += 1
-        if self._writes % PRUNE_EVERY != 1:
+        counted = self._writes % PRUNE_EVERY == 1
+        if not counted and self._last is not None and at - self._last < self.interval:
             return None
+        self._last = at
         return at - self.retention

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from flowtui.engine import daemon
 from flowtui.engine.clock import ManualClock
 from flowtui.engine.daemon import Scheduler
 from flowtui.engine.events import (
@@ -297,6 +298,35 @@ async def test_an_override_from_another_process_acts_within_seconds(
         acted = await _next_pass(events)
         assert (acted.trigger, acted.changed) == ("override", 1)
         assert flows.diga_on(target)
+    finally:
+        await engine.stop()
+
+
+async def test_override_polls_during_a_long_pass_queue_no_pass(
+    emu: Any,
+    flows: Flows,
+    write_config: Any,
+    config_path: Path,
+    state_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No override is set: polls while a slow start pass runs must not each ask for an
+    "override" pass (at 6,000 flows a start pass takes minutes, one poll every 2 s)."""
+    target = flows.pick("diga", 1, status="ENABLED", published=True)[0]
+    write_config(open_now("db", f"support:{target}"))
+    monkeypatch.setattr(daemon, "OVERRIDE_POLL", timedelta(milliseconds=20))
+    emu.set_fault("diga", latency_ms=300)  # the start pass spans many polls
+    bus = EventBus()
+    events = bus.subscribe()
+    engine = Scheduler(config_path, state_dir, bus, env=secrets_env(emu), retry=FAST)
+    await engine.start()
+    try:
+        emu.set_fault("diga", latency_ms=0)
+        await engine.converge_now(trigger="manual")
+        for _ in range(20):  # let passes that shared the manual one's lane publish
+            await asyncio.sleep(0)
+        triggers = [e.trigger for e in _drain(events) if isinstance(e, PassCompleted)]
+        assert triggers == ["start", "manual"]
     finally:
         await engine.stop()
 

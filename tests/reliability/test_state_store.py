@@ -21,7 +21,14 @@ from flowtui.cli import main
 from flowtui.config import load_config
 from flowtui.engine.lock import LOCK_NAME, PID_NAME, SchedulerLock
 from flowtui.model import FlowRef
-from flowtui.store import DB_NAME, SqliteStore, StoreError, open_store, store_target
+from flowtui.store import (
+    DB_NAME,
+    AuditRecord,
+    SqliteStore,
+    StoreError,
+    open_store,
+    store_target,
+)
 
 FLOW = FlowRef("support", "wf_1")
 CONFIG = """
@@ -241,6 +248,24 @@ def test_the_store_prunes_by_itself_now_and_then(tmp_path: Path, config: Path) -
         assert [r.timestamp >= NOW - timedelta(days=1) for r in store.audit()] == [True]
     finally:
         store.close()
+
+
+def test_a_quiet_store_still_prunes_rows_past_the_retention(tmp_path: Path) -> None:
+    """A burst of writes then few (quiet resyncs): a write a tenth of the retention after
+    the last prune prunes, without waiting for PRUNE_EVERY writes."""
+    store = SqliteStore.in_dir(tmp_path, retention=timedelta(minutes=10))
+    try:
+        burst = NOW - timedelta(minutes=30)
+        for second in range(3):  # the first write prunes (nothing yet)
+            store.record_event(_event(burst + timedelta(seconds=second)))
+        store.record_event(_event(NOW))  # the 4th write, 30 minutes on: prunes the burst
+        assert [r.timestamp for r in store.audit()] == [NOW]
+    finally:
+        store.close()
+
+
+def _event(at: datetime) -> AuditRecord:
+    return AuditRecord("drift", FLOW, old_status="x", new_status="y", changed_by="t", timestamp=at)
 
 
 # -- item 9: a read-only copy ------------------------------------------------------------
