@@ -464,8 +464,15 @@ class Reconciler:
                 report.outcomes.append(_outcome(change, Action.WOULD_CHANGE, change.before))
             return report
         self._announce(now, changes)
-        with _gated(self._gate(answer)):
-            outcomes = await self._execute(changes, governed, readings)
+        try:
+            with _gated(self._gate(answer)):
+                outcomes = await self._execute(changes, governed, readings)
+        except BaseException:
+            # cut off (the store refused an intent, the lease was lost, a stop): what was
+            # planned is still a transition to make, not drift, at this process's next pass
+            for ref, change in changes.items():
+                self._pending[ref] = change.want
+            raise
         for outcome in outcomes:
             self._remember(outcome, changes[outcome.flow].want)
             report.outcomes.append(outcome)
