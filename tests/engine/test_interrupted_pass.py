@@ -4,6 +4,7 @@ process changes the flow instead of taking the missed transition for drift."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -25,14 +26,14 @@ async def test_a_transition_cut_off_by_the_store_is_made_at_the_next_pass(
     (flow,) = flows.pick("diga", 1, status="ENABLED", published=True)
     write_config(window("db", [f"support:{flow}"], start=timedelta(0), end=timedelta(hours=1)))
     scheduler = await open_engine(T0 - timedelta(minutes=1))  # before the window: enabled
-    record_event = SqliteStore.record_event
+    record_events = SqliteStore.record_events
 
-    def refused(self: SqliteStore, record: AuditRecord) -> int:
-        if record.event_type == "intent":
+    def refused(self: SqliteStore, records: Sequence[AuditRecord]) -> list[int]:
+        if any(record.event_type == "intent" for record in records):
             raise StoreError("state store: the database is restarting")
-        return record_event(self, record)
+        return record_events(self, records)
 
-    monkeypatch.setattr(SqliteStore, "record_event", refused)
+    monkeypatch.setattr(SqliteStore, "record_events", refused)
     scheduler.clock.set(T0)  # type: ignore[attr-defined]
     with pytest.raises(StoreError):
         await scheduler.converge_now(trigger="transition")
