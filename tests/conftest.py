@@ -49,4 +49,4 @@ def emu(emulator: RunningEmulator) -> Iterator[Emu]:
         helper.close()
 
 
-from pg_cluster import pg_server, pg_url  # noqa: E402, F401  (team-mode fixtures)
+from pg_cluster import own_pg, pg_server, pg_url  # noqa: E402, F401  (team-mode fixtures)

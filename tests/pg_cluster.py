@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -60,3 +61,29 @@ def pg_url(pg_server: str) -> Iterator[str]:
     finally:
         with psycopg.connect(pg_server, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+class OwnServer:
+    """A throwaway server of one test's own, for faults of the server itself: `restart`
+    stops it and starts it again (the shared one, which other tests use, is never touched)."""
+
+    def __init__(self) -> None:
+        self.url, self.directory = _start()
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Stop the server (fast shutdown: sessions cut), wait, start it again."""
+        subprocess.run(["bash", str(SCRIPT), "down", self.directory], check=True)
+        time.sleep(down_seconds)  # the outage under test, not a wait for readiness
+        subprocess.run(["bash", str(SCRIPT), "up", self.directory], check=True)
+
+    def close(self) -> None:
+        subprocess.run(["bash", str(SCRIPT), "stop", self.directory], check=False)
+
+
+@pytest.fixture
+def own_pg() -> Iterator[OwnServer]:
+    server = OwnServer()
+    try:
+        yield server
+    finally:
+        server.close()

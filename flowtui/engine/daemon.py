@@ -171,6 +171,8 @@ class Scheduler:
             provider_errors=errors,
             dry_run=self.dry_run,
         )
+        if self.leadership is not None:  # a leader stalled after its intents sends nothing
+            self._reconciler.may_send = self._may_act
         try:
             self._reconciler.load_memory()
             if not self.dry_run and self._may_act():  # a standby leaves it to the leader

@@ -150,15 +150,21 @@ class Leadership:
         on_notify: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> None:
         """Step every third of the lease until `stop`; call `on_change(leading)` whenever
-        leadership is gained or lost, and `on_notify(channels)` for notifications on the
-        lease's connection (LISTEN, see LeaseStore.listen) that arrive between steps.
+        leadership is gained or lost — gained also when we lead under a new epoch, having
+        lost the lease unseen during a stall — and `on_notify(channels)` for notifications
+        on the lease's connection (LISTEN, see LeaseStore.listen) that arrive between steps.
         Both must return promptly (start long work as a task): no renewal is sent while
         they run. Resigns on the way out."""
         leading = self.epoch is not None  # as far as we know: a stall may have ended it
+        term = self.epoch
         try:
             while not stop.is_set():
                 now_leading = await asyncio.to_thread(self.step)
-                if now_leading != leading:
+                # a new epoch is a new term even if we led before it: after a stall we may
+                # have lost the lease and taken it again, another leader having acted between
+                new_term = now_leading and self.epoch != term
+                term = self.epoch
+                if now_leading != leading or new_term:
                     leading = now_leading
                     if on_change is not None:
                         await on_change(leading)

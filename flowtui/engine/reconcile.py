@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -53,7 +53,7 @@ from flowtui.providers.base import (
 from flowtui.providers.bulk import converge_many
 from flowtui.providers.redaction import LOGGER_NAME
 from flowtui.rules import DesiredState, FlowKey, Override, Schedule, Timeline, timeline_for
-from flowtui.store import SKIP, AuditRecord, IntentOutcome, Store
+from flowtui.store import SKIP, AuditRecord, Fenced, IntentOutcome, Store
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -178,6 +178,9 @@ class Reconciler:
         self._compiled: tuple[Config, dict[str, tuple[str, ...]], Schedule] | None = None
         self._answer: tuple[object, Answer] | None = None
         self._round_trip: dict[str, float] = {}  # real seconds of each account's last read
+        # team mode: whether this replica still leads (the daemon's lease count); asked
+        # between recording intents and sending them, as a stall may fall in between
+        self.may_send: Callable[[], bool] = lambda: True
         self.update(config, providers, provider_errors or {})
 
     def update(
@@ -461,8 +464,15 @@ class Reconciler:
                 report.outcomes.append(_outcome(change, Action.WOULD_CHANGE, change.before))
             return report
         self._announce(now, changes)
-        with _gated(self._gate(answer)):
-            outcomes = await self._execute(changes, governed, readings)
+        try:
+            with _gated(self._gate(answer)):
+                outcomes = await self._execute(changes, governed, readings)
+        except BaseException:
+            # cut off (the store refused an intent, the lease was lost, a stop): what was
+            # planned is still a transition to make, not drift, at this process's next pass
+            for ref, change in changes.items():
+                self._pending[ref] = change.want
+            raise
         for outcome in outcomes:
             self._remember(outcome, changes[outcome.flow].want)
             report.outcomes.append(outcome)
@@ -742,6 +752,11 @@ class Reconciler:
         for ref, change in changes.items():
             self.bus.publish(
                 FlowChanged(ref, change.before, State.PENDING, change.changed_by, change.reason, at)
+            )
+        if not self.may_send():  # deposed while recording (SIGSTOP, a stall): send nothing
+            raise Fenced(
+                "not sent: the lease ran out after the intents were recorded;"
+                " the next leader re-verifies them"
             )
         results = await converge_many(
             self.providers, {ref: change.target for ref, change in changes.items()}, known=known

@@ -75,6 +75,10 @@ class PostgresStore(AuditLog):
             min_size=1,
             max_size=POOL_SIZE,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+            # a connection the server dropped while it sat in the pool (a restart, a
+            # failover of a managed database) is replaced before use, not handed out to
+            # fail one statement per pooled connection
+            check=ConnectionPool.check_connection,
             timeout=CONNECT_TIMEOUT * 2,
             open=True,
             name="flowtui-store",

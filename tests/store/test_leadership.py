@@ -198,3 +198,21 @@ async def test_an_override_set_anywhere_reaches_the_leader_at_once(
         operator.close()
     assert heard
     assert heard[0] - sent < 1.0
+
+
+async def test_a_new_epoch_after_a_stall_is_a_new_term(url: str, leases: list[LeaseStore]) -> None:
+    """Frozen past its lease (nobody else took it), a leader takes the lease again under a
+    new epoch: another leader may have acted meanwhile, so it takes over afresh."""
+    leadership = candidate(url, leases, "host-a:1", lease=SHORT)
+    terms: list[tuple[bool, int | None]] = []
+    stop = asyncio.Event()
+
+    async def on_change(leading: bool) -> None:
+        terms.append((leading, leadership.epoch))
+        if len(terms) == 1:
+            time.sleep(SHORT.total_seconds() + 0.3)  # noqa: ASYNC251  (a stall of the whole process)
+        elif leading:
+            stop.set()
+
+    await asyncio.wait_for(leadership.run(stop, on_change), timeout=10)
+    assert terms[:2] == [(True, 1), (True, 2)]
