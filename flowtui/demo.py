@@ -159,7 +159,7 @@ def demo_environment(flows: int = DEMO_FLOWS, seed: int = DEMO_SEED) -> Iterator
 
 def run_demo(flows: int = DEMO_FLOWS, seed: int = DEMO_SEED, read_only: bool = False) -> None:
     """Open the app on the demo until the user quits."""
-    from flowtui.tui.launch import build_app
+    from flowtui.tui.launch import run_app
 
     with demo_environment(flows, seed) as demo:
-        build_app(demo.config_path, demo.state_dir, read_only=read_only).run()
+        run_app(demo.config_path, demo.state_dir, read_only=read_only)

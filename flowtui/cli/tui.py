@@ -15,12 +15,11 @@ from flowtui.store import StoreError
 @click.pass_obj
 def tui(obj: CliContext, read_only: bool) -> None:
     """Open the live table of every flow; the scheduler runs inside when it can."""
-    from flowtui.tui.launch import build_app
+    from flowtui.tui.launch import run_app
 
     config = load_or_exit(obj)
     state_dir = obj.resolved_state_dir(config.settings.state_dir)
     try:
-        app = build_app(obj.resolved_config_path(), state_dir, read_only=read_only)
+        run_app(obj.resolved_config_path(), state_dir, read_only=read_only)
     except StoreError as exc:
         fail(str(exc))
-    app.run()

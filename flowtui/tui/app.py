@@ -77,7 +77,7 @@ MAX_ERROR_NOTES = 3
 NOT_IN_PALETTE = {"palette", "cursor_down", "cursor_up", "page_down", "page_up", "clear"}
 NEW_RULE_KEYS = {"rule_new_window", "rule_new_switch"}
 SCHEDULER_WAITS_S = 5.0  # the longest the embedded scheduler waits for the first paint
-CHUNK = 1000  # rows merged between two yields to the event loop (keys stay responsive)
+CHUNK = 250  # rows merged between two yields to the event loop (keys stay responsive)
 
 CONFIG_WARNING_S = 30  # a problem in the operator's file stays up long enough to be read
 
@@ -94,9 +94,16 @@ class FlowtuiApp(App[None]):
         Binding("ctrl+p", "command_palette", "Palette", id="palette", show=False),
     ]
 
-    def __init__(self, control: Control, scheduler: SchedulerLink | None = None) -> None:
+    def __init__(
+        self,
+        control: Control,
+        scheduler: SchedulerLink | None = None,
+        *,
+        first_read: Awaitable[Snapshot] | None = None,
+    ) -> None:
         super().__init__()
         self.control = control
+        self._first_read = first_read  # a read started before the app (flowtui.tui.launch)
         self.scheduler = scheduler
         self.zone = ZoneInfo(control.config.settings.timezone)
         self.keymap = dict(control.config.keys)
@@ -224,8 +231,10 @@ class FlowtuiApp(App[None]):
             while again:
                 self._refresh_again = False
                 self.status.update_status(self.now(), refreshing=True)
-                snapshot = await self.control.read_all()
+                first, self._first_read = self._first_read, None
+                snapshot = await (first or self.control.read_all())
                 await self.apply_snapshot(snapshot)
+                await self.table.wait_for_refresh()  # the rows on screen first, then governance
                 governance = await asyncio.to_thread(self.control.governance, snapshot.at)
                 if governance is not self.governance:  # (the same answer: nothing to redo)
                     await self.apply_governance(governance, snapshot.at)

@@ -17,18 +17,14 @@ class Opened:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
 
-    def __call__(self, config_path: Path, state_dir: Path, **options: Any) -> Opened:
+    def __call__(self, config_path: Path, state_dir: Path, **options: Any) -> None:
         self.calls.append({"config": config_path, "state_dir": state_dir, **options})
-        return self
-
-    def run(self) -> None:
-        self.calls[-1]["ran"] = True
 
 
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> Opened:
     stand_in = Opened()
-    monkeypatch.setattr(launch, "build_app", stand_in)
+    monkeypatch.setattr(launch, "run_app", stand_in)
     return stand_in
 
 
@@ -49,7 +45,6 @@ def test_bare_flowtui_and_tui_open_the_app(tmp_path: Path, opened: Opened, args:
         "config": path,
         "state_dir": state,
         "read_only": "--read-only" in args,
-        "ran": True,
     }
 
 

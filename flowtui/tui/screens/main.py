@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Header, Input
 
 from flowtui.tui.widgets.flow_table import FlowTable
+from flowtui.tui.widgets.main_footer import MainFooter
 from flowtui.tui.widgets.status_bar import StatusBar
 
 
@@ -22,7 +23,9 @@ class MainScreen(Screen[None]):
     CSS_PATH = "main.tcss"
     AUTO_FOCUS = "#flows"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="filter"),
+        # A priority binding runs as the key arrives, before the keys typed right after it
+        # are passed on: those go to the filter line, not to the table (`/abc` typed fast).
+        Binding("slash", "filter", "Filter", id="filter", priority=True),
         Binding("r", "app.refresh_now", "Refresh", id="refresh"),
         Binding("s", "app.schedules", "Schedules", id="schedules"),
         Binding("a", "app.audit", "Audit", id="audit"),
@@ -40,12 +43,12 @@ class MainScreen(Screen[None]):
             yield FlowTable(self.zone, id="flows")
             yield Input(placeholder="filter: account, platform, state or name", id="filter")
             yield StatusBar(self.zone, id="status")
-        yield Footer(compact=True)
+        yield MainFooter(compact=True)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        self.set_focus(box)  # at once: `focus()` waits for the keys already queued
 
     def action_clear(self) -> None:
         """Escape: leave the filter line (keeping the filter); on the table, clear the
@@ -75,7 +78,10 @@ class MainScreen(Screen[None]):
             self.query_one(FlowTable).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Publish is offered only for flows whose platform has a publish step."""
+        """Publish is offered only for flows whose platform has a publish step; in the
+        filter line, the filter key types itself."""
+        if action == "filter":
+            return not self.query_one("#filter", Input).has_focus
         if action != "publish":
             return True
         table = self.query_one(FlowTable)

@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
@@ -102,30 +102,32 @@ class RuleFormScreen(ModalScreen[Config | None]):
         title = f"Edit {what} {self.rule.name!r}" if self.rule else f"New {what}"
         forms = [(name, form) for form, name in FORM_NAMES[self.kind].items()]
         texts = field_texts(self.base)
-        with VerticalScroll(id="dialog"):
+        # Only the fields scroll: the problems and the buttons stay in view at any height.
+        with Vertical(id="dialog"):
             yield Static(title, id="title", markup=False)
-            with Horizontal(classes="row"):
-                yield Label("window form")
-                form = self.rule.form if self.rule else next(iter(WINDOW_FORMS[self.kind]))
-                yield Select(forms, value=form, allow_blank=False, id="window")
-            for key, (label, placeholder) in FIELDS[self.kind].items():
-                with Horizontal(classes="row field", id=f"{key}-field"):
-                    yield Label(label)
-                    value = texts.get(key, "")
-                    if key in SELECTS:
-                        options = [(option, option) for option in SELECTS[key]]
-                        start = value if value in SELECTS[key] else SELECTS[key][0]
-                        yield Select(options, value=start, allow_blank=False, id=key)
-                    else:
-                        typed: Literal["integer", "text"] = (
-                            "integer" if key == "priority" else "text"
-                        )
-                        yield Input(value=value, placeholder=placeholder, type=typed, id=key)
+            with VerticalScroll(id="fields"):
+                with Horizontal(classes="row"):
+                    yield Label("window form")
+                    form = self.rule.form if self.rule else next(iter(WINDOW_FORMS[self.kind]))
+                    yield Select(forms, value=form, allow_blank=False, id="window")
+                for key, (label, placeholder) in FIELDS[self.kind].items():
+                    with Horizontal(classes="row field", id=f"{key}-field"):
+                        yield Label(label)
+                        yield self._field(key, placeholder, texts.get(key, ""))
             yield Static("", id="problems", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Save", id="save", variant="primary")
                 yield Button("Cancel", id="cancel", variant="error")
         yield Footer()  # ctrl+s Save, whether or not the button is scrolled into view
+
+    @staticmethod
+    def _field(key: str, placeholder: str, value: str) -> Input | Select[str]:
+        if key in SELECTS:
+            options = [(option, option) for option in SELECTS[key]]
+            start = value if value in SELECTS[key] else SELECTS[key][0]
+            return Select(options, value=start, allow_blank=False, id=key)
+        typed: Literal["integer", "text"] = "integer" if key == "priority" else "text"
+        return Input(value=value, placeholder=placeholder, type=typed, id=key)
 
     def on_mount(self) -> None:
         self.show_fields()
