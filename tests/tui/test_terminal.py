@@ -33,7 +33,8 @@ def test_filter_marks_help_and_quit_in_a_real_terminal(tmp_path: Path) -> None:
 
             terminal.send("/crm")  # in one write, as typed fast or pasted: none of it lost
             terminal.wait_for(lambda t: t.contains(f"3 of {total} flows"), SHOWN_S, "3 crm flows")
-            assert terminal.contains("crm") and not terminal.contains("support")
+            assert terminal.contains("crm")
+            assert not terminal.contains("support")
             terminal.send("escape")  # leave the filter: the table's keys are offered again
             terminal.wait_for(lambda t: t.contains("Enable"), SHOWN_S, "the table's keys")
             terminal.send(" ")
