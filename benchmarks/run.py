@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import (
-    app_paint,
+    app_terminal,
     bitrix_disable,
     boundary,
     daemon_memory,
@@ -41,7 +41,7 @@ MEASURES: dict[str, Callable[[Bench], list[Row]]] = {
     "startup": startup.measure,
     "desired": desired_state.measure,
     "plan": plan_week.measure,
-    "app": app_paint.measure,
+    "app": app_terminal.measure,
     "boundary": boundary.measure,
     "daemon": daemon_memory.measure,
 }
