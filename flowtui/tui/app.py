@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import PurePath
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
 
 from textual import work
@@ -22,6 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
+from textual.widgets import Header
 from textual.worker import Worker, WorkerState
 
 from flowtui.changes import hand_change_fate
@@ -52,26 +53,38 @@ from flowtui.tui.control import Control, FlowRow, Snapshot, is_rule_governed
 from flowtui.tui.display import key_label
 from flowtui.tui.governance import UNGOVERNED, Governance
 from flowtui.tui.scheduler_link import SchedulerLink
-from flowtui.tui.screens.audit import AuditScreen
-from flowtui.tui.screens.confirm import CHANGE, PIN, ConfirmScreen
-from flowtui.tui.screens.details import DetailsScreen
-from flowtui.tui.screens.help import HelpScreen
 from flowtui.tui.screens.main import MainScreen
-from flowtui.tui.screens.override import OverrideRequest, OverrideScreen
-from flowtui.tui.screens.rule_form import RuleFormScreen
-from flowtui.tui.screens.schedules import SchedulesScreen
 from flowtui.tui.widgets.flow_table import FlowTable, signature
 from flowtui.tui.widgets.status_bar import StatusBar
 
-SCREEN_KEYS: tuple[tuple[str, type[DOMNode]], ...] = (
-    ("schedules", SchedulesScreen),
-    ("rule form", RuleFormScreen),
-    ("details", DetailsScreen),
-    ("audit", AuditScreen),
-    ("confirm", ConfirmScreen),
-    ("override", OverrideScreen),
-    ("help", HelpScreen),
-)
+if TYPE_CHECKING:
+    from flowtui.tui.screens.override import OverrideRequest
+
+# The other screens are imported after the first paint
+# (`FlowtuiApp.after_first_paint`), or when first opened: not while the app starts.
+
+
+def screen_keys() -> tuple[tuple[str, type[DOMNode]], ...]:
+    """(where, screen) of every screen whose keys `?` lists and the keymap remaps."""
+    from flowtui.tui.screens.audit import AuditScreen
+    from flowtui.tui.screens.confirm import ConfirmScreen
+    from flowtui.tui.screens.details import DetailsScreen
+    from flowtui.tui.screens.help import HelpScreen
+    from flowtui.tui.screens.override import OverrideScreen
+    from flowtui.tui.screens.rule_form import RuleFormScreen
+    from flowtui.tui.screens.schedules import SchedulesScreen
+
+    return (
+        ("schedules", SchedulesScreen),
+        ("rule form", RuleFormScreen),
+        ("details", DetailsScreen),
+        ("audit", AuditScreen),
+        ("confirm", ConfirmScreen),
+        ("override", OverrideScreen),
+        ("help", HelpScreen),
+    )
+
+
 PIN_FALLBACK = timedelta(hours=24)  # pin length when a governing rule has no next change
 MAX_ERROR_NOTES = 3
 NOT_IN_PALETTE = {"palette", "cursor_down", "cursor_up", "page_down", "page_up", "clear"}
@@ -124,7 +137,6 @@ class FlowtuiApp(App[None]):
 
     async def on_mount(self) -> None:
         self.set_keymap(self.keymap)
-        self._warn_unknown_keys()
         main = MainScreen(self.zone)
         await self.push_screen(main)
         self._main = main
@@ -234,7 +246,11 @@ class FlowtuiApp(App[None]):
                 first, self._first_read = self._first_read, None
                 snapshot = await (first or self.control.read_all())
                 await self.apply_snapshot(snapshot)
-                await self.table.wait_for_refresh()  # the rows on screen first, then governance
+                # The rows and the header's count on screen first, then governance (the
+                # header redraws after its own queue: waiting on it waits for both).
+                await self.main.query_one(Header).wait_for_refresh()
+                if first is not None:
+                    await self.after_first_paint()
                 governance = await asyncio.to_thread(self.control.governance, snapshot.at)
                 if governance is not self.governance:  # (the same answer: nothing to redo)
                     await self.apply_governance(governance, snapshot.at)
@@ -243,6 +259,12 @@ class FlowtuiApp(App[None]):
             self.notify(str(exc), title="state store", severity="error")
         finally:
             self._refreshing = False
+
+    async def after_first_paint(self) -> None:
+        """What the first paint need not wait for: the other screens' modules (imported in
+        a thread), then the check of the configured keys against them."""
+        await asyncio.to_thread(screen_keys)
+        self._warn_unknown_keys()
 
     async def apply_snapshot(self, snapshot: Snapshot) -> None:
         """Merge one read into the rows: a flow that did not change keeps its row; flows of
@@ -366,6 +388,8 @@ class FlowtuiApp(App[None]):
 
     @work(group="change", exit_on_error=False)
     async def change_flows(self, action: str, refs: list[FlowRef]) -> None:
+        from flowtui.tui.screens.confirm import PIN
+
         if not refs:
             self.notify("no flow under the cursor", severity="warning")
             return
@@ -420,6 +444,8 @@ class FlowtuiApp(App[None]):
     async def _confirm(self, action: str, refs: list[FlowRef]) -> str | None:
         """Ask first (settings.confirm, or a rule would undo the change), saying what will
         happen to which flows; never for a change that would change nothing."""
+        from flowtui.tui.screens.confirm import CHANGE, ConfirmScreen
+
         rows = [row for ref in refs if (row := self.rows.get(str(ref))) is not None]
         if action != "publish" and changes_nothing(action, rows):
             return CHANGE  # converging only reads, and reports them as already so
@@ -485,6 +511,8 @@ class FlowtuiApp(App[None]):
     def action_override(self) -> None:
         if not self.guard():
             return
+        from flowtui.tui.screens.override import OverrideScreen
+
         refs = self.table.targets()
         if refs:
             self.push_screen(OverrideScreen(refs, self.now(), self.zone), self._apply_override)
@@ -516,15 +544,23 @@ class FlowtuiApp(App[None]):
     def action_details(self) -> None:
         key = self.table.cursor_key
         if key is not None and key in self.rows:
+            from flowtui.tui.screens.details import DetailsScreen
+
             self.push_screen(DetailsScreen(self.control, self.rows[key], self.zone))
 
     def action_schedules(self) -> None:
+        from flowtui.tui.screens.schedules import SchedulesScreen
+
         self.push_screen(SchedulesScreen(self.control, self.zone))
 
     def action_audit(self) -> None:
+        from flowtui.tui.screens.audit import AuditScreen
+
         self.push_screen(AuditScreen(self.control, self.zone))
 
     def action_help(self) -> None:
+        from flowtui.tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self.keymap_rows()))
 
     def _warn_unknown_keys(self) -> None:
@@ -542,7 +578,7 @@ class FlowtuiApp(App[None]):
             ("anywhere", FlowtuiApp),
         ]
         rows = []
-        for where, owner in (*places, *SCREEN_KEYS):
+        for where, owner in (*places, *screen_keys()):
             for binding in owner.BINDINGS:
                 if isinstance(binding, Binding) and binding.id:
                     key = self.keymap.get(binding.id, binding.key)
@@ -564,6 +600,8 @@ class FlowtuiApp(App[None]):
                     key = key_label(self.keymap.get(binding.id or "", binding.key))
                     run = partial(self._run_from_palette, binding.action, node)
                     commands.append((binding.description, key, run))
+        from flowtui.tui.screens.schedules import SchedulesScreen
+
         schedules = key_label(self.keymap.get("schedules", "s"))
         for binding in SchedulesScreen.BINDINGS:
             if isinstance(binding, Binding) and binding.id in NEW_RULE_KEYS:
@@ -578,6 +616,8 @@ class FlowtuiApp(App[None]):
         await self.run_action(action, node)
 
     async def _new_rule_from_palette(self, action: str) -> None:
+        from flowtui.tui.screens.schedules import SchedulesScreen
+
         await self.push_screen(SchedulesScreen(self.control, self.zone))
         await self.run_action(action, self.screen)
 

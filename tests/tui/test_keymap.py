@@ -6,13 +6,13 @@ from __future__ import annotations
 from textual.binding import Binding
 
 from flowtui.keymap import ANYWHERE, DEFAULTS
-from flowtui.tui.app import SCREEN_KEYS, FlowtuiApp
+from flowtui.tui.app import FlowtuiApp, screen_keys
 from flowtui.tui.screens.main import MainScreen
 from flowtui.tui.widgets.flow_table import FlowTable
 
 
 def test_the_keymap_matches_the_bindings_of_the_app() -> None:
-    places = [("flows", FlowTable), ("flows", MainScreen), (ANYWHERE, FlowtuiApp), *SCREEN_KEYS]
+    places = [("flows", FlowTable), ("flows", MainScreen), (ANYWHERE, FlowtuiApp), *screen_keys()]
     found: dict[str, dict[str, str]] = {}
     for where, owner in places:
         for binding in owner.BINDINGS:
