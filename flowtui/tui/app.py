@@ -245,11 +245,12 @@ class FlowtuiApp(App[None]):
                 self.status.update_status(self.now(), refreshing=True)
                 first, self._first_read = self._first_read, None
                 snapshot = await (first or self.control.read_all())
+                first_paint = not self.loaded
                 await self.apply_snapshot(snapshot)
                 # The rows and the header's count on screen first, then governance (the
                 # header redraws after its own queue: waiting on it waits for both).
                 await self.main.query_one(Header).wait_for_refresh()
-                if first is not None:
+                if first_paint:
                     await self.after_first_paint()
                 governance = await asyncio.to_thread(self.control.governance, snapshot.at)
                 if governance is not self.governance:  # (the same answer: nothing to redo)

@@ -35,11 +35,10 @@ from flowtui.tui.widgets.flow_columns import (
 )
 
 
-def matches(row: FlowRow, words: Iterable[str], failed_accounts: Collection[str] = ()) -> bool:
-    """Every word occurs in the row's account, platform, state, flow id or name."""
+def searched_text(row: FlowRow, failed_accounts: Collection[str] = ()) -> str:
+    """What the filter's words are looked for in: account, platform, state, flow id, name."""
     state = ERROR if row.ref.account in failed_accounts and row.error else row.state
-    haystack = f"{row.ref.account} {row.kind} {state} {row.ref.flow_id} {row.name}".lower()
-    return all(word in haystack for word in words)
+    return f"{row.ref.account} {row.kind} {state} {row.ref.flow_id} {row.name}".lower()
 
 
 def signature(row: FlowRow) -> tuple[object, ...]:
@@ -114,6 +113,8 @@ class FlowTable(ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}
         self._look_of: dict[str, Style] = {}
         self._columns: list[tuple[str, int]] = []
+        self._searched: dict[str, tuple[FlowRow, str]] = {}  # key → (row, its searched text)
+        self._searched_failed = self.failed_accounts
 
     # -- what is shown ------------------------------------------------------------------
 
@@ -213,8 +214,7 @@ class FlowTable(ScrollView, can_focus=True):
     def _arrange(self) -> None:
         """Filter and sort the rows; the cursor stays on its flow when it is still shown."""
         current = self.cursor_key
-        failed = self.failed_accounts
-        keys = [key for key, row in self.rows_by_key.items() if matches(row, self.words, failed)]
+        keys = self._matching()
         if self.sort_column is not None:
             by = sort_key(self.sort_column, self._view())
             rows = self.rows_by_key
@@ -227,6 +227,26 @@ class FlowTable(ScrollView, can_focus=True):
         self._scroll_to_cursor()
         self.refresh()
         self.screen.refresh_bindings()  # the row under the cursor may be another platform's
+
+    def _matching(self) -> list[str]:
+        """The keys of the rows that match every word of the filter. Each row's searched
+        text is kept while the row and the failed accounts stay the same: a key typed in
+        the filter costs one substring test per row, not a new string."""
+        rows, words, failed = self.rows_by_key, self.words, self.failed_accounts
+        if not words:
+            return list(rows)
+        if self._searched_failed != failed or len(self._searched) > 2 * len(rows):
+            self._searched, self._searched_failed = {}, failed  # (stale states, gone rows)
+        searched = self._searched
+        keys = []
+        for key, row in rows.items():
+            kept = searched.get(key)
+            if kept is None or kept[0] is not row:
+                kept = searched[key] = (row, searched_text(row, failed))
+            text = kept[1]
+            if all(word in text for word in words):
+                keys.append(key)
+        return keys
 
     def _redraw(self, keys: Iterable[str]) -> None:
         top = int(self.scroll_y)
