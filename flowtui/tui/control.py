@@ -33,6 +33,7 @@ from flowtui.tui.governance import (
 )
 
 log = logging.getLogger(LOGGER_NAME)
+ROWS_PER_STEP = 500  # rows built between two yields to the app's event loop
 Clock = Callable[[], datetime]
 
 
@@ -133,8 +134,9 @@ class Control:
                 log.debug("%s: unexpected error while listing", name, exc_info=answer)
             else:
                 self.known[name] = [flow.ref.flow_id for flow in answer]
-                rows.update((flow.ref, self.row(flow)) for flow in answer)
-                await asyncio.sleep(0)  # one account at a time: the app's keys go between
+                for start in range(0, len(answer), ROWS_PER_STEP):
+                    rows.update((f.ref, self.row(f)) for f in answer[start : start + ROWS_PER_STEP])
+                    await asyncio.sleep(0)  # the app's keys go between
         return Snapshot(rows, errors, self.clock())
 
     def row(self, flow: Flow) -> FlowRow:
