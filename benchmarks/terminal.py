@@ -51,6 +51,9 @@ class Terminal:
             cwd=str(cwd) if cwd else None,
             dimensions=(lines, columns),
         )
+        # pexpect sleeps 50 ms before each send by default (for programs that drop input
+        # sent before they are ready): that sleep would be timed as key latency.
+        self.child.delaybeforesend = None
         self.output = bytearray()  # everything the program wrote (for a failure message)
         self.closed = False
 
