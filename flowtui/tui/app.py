@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import PurePath
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
 
 from textual import work
@@ -63,6 +63,9 @@ from flowtui.tui.screens.schedules import SchedulesScreen
 from flowtui.tui.widgets.flow_table import FlowTable, signature
 from flowtui.tui.widgets.status_bar import StatusBar
 
+if TYPE_CHECKING:  # (psycopg is imported only in team mode)
+    from flowtui.tui.team_link import TeamLink, TeamStatus
+
 SCREEN_KEYS: tuple[tuple[str, type[DOMNode]], ...] = (
     ("schedules", SchedulesScreen),
     ("rule form", RuleFormScreen),
@@ -83,7 +86,8 @@ CONFIG_WARNING_S = 30  # a problem in the operator's file stays up long enough t
 
 
 class FlowtuiApp(App[None]):
-    """`FlowtuiApp(control)`; `scheduler` is the in-process scheduler link, if any."""
+    """`FlowtuiApp(control)`; `scheduler` is the in-process scheduler link, if any; `team`
+    follows the shared database in team mode (flowtui.tui.team_link)."""
 
     TITLE = "flowtui"
     CSS_PATH: ClassVar[list[str | PurePath]] = ["widgets/status_bar.tcss"]
@@ -94,10 +98,16 @@ class FlowtuiApp(App[None]):
         Binding("ctrl+p", "command_palette", "Palette", id="palette", show=False),
     ]
 
-    def __init__(self, control: Control, scheduler: SchedulerLink | None = None) -> None:
+    def __init__(
+        self,
+        control: Control,
+        scheduler: SchedulerLink | None = None,
+        team: TeamLink | None = None,
+    ) -> None:
         super().__init__()
         self.control = control
         self.scheduler = scheduler
+        self.team = team
         self.zone = ZoneInfo(control.config.settings.timezone)
         self.keymap = dict(control.config.keys)
         self.rows: dict[str, FlowRow] = {}
@@ -128,6 +138,9 @@ class FlowtuiApp(App[None]):
             refreshing=True,
             scheduler=self.scheduler.label if self.scheduler else "not embedded",
         )
+        if self.team is not None:
+            self.show_team(self.team.status)
+            self.team.start(self)
         self.request_refresh()
         interval = max(self.control.config.settings.refresh.total_seconds(), 1.0)
         self.set_interval(interval, self._tick_refresh)
@@ -145,6 +158,8 @@ class FlowtuiApp(App[None]):
     async def on_unmount(self) -> None:
         if self.scheduler is not None:
             await self.scheduler.stop()
+        if self.team is not None:
+            self.team.close()
         await self.control.aclose()
 
     def now(self) -> datetime:
@@ -231,7 +246,8 @@ class FlowtuiApp(App[None]):
                     await self.apply_governance(governance, snapshot.at)
                 again = self._refresh_again
         except StoreError as exc:
-            self.notify(str(exc), title="state store", severity="error")
+            if self.control.store_problem is None:  # (else the status bar says it already)
+                self.notify(str(exc), title="state store", severity="error")
         finally:
             self._refreshing = False
 
@@ -592,6 +608,10 @@ class FlowtuiApp(App[None]):
 
     def show_scheduler(self, label: str) -> None:
         self.status.update_status(self.now(), scheduler=label)
+
+    def show_team(self, team: TeamStatus) -> None:
+        """Team mode: the leader and its heartbeat, or why the database cannot be used."""
+        self.status.update_status(self.now(), team=team.text, team_level=team.level)
 
     def show_health(self, summary: str) -> None:
         """The embedded scheduler's health, as `daemon --http`'s /readyz would give it."""
