@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(LOGGER_NAME)
 
 LOOK_EVERY_S = 1.0  # lease read (heartbeat age) and longest wait for a notification
-RETRY_EVERY_S = 2.0  # while the database cannot be used
+RETRY_FIRST_S = 1.0  # while the database cannot be used: retry after this, doubling …
+RETRY_MAX_S = 10.0  # … up to this (a wrong password is not tried many times a second)
 AUDIT_BATCH = 100  # newest rows read per notification; a fuller batch refreshes the table
 SHOWN_STATES = frozenset(State) - {State.UNKNOWN, State.PENDING}
 
@@ -75,6 +76,7 @@ class TeamLink:
         )
         self.last_audit_id: int | None = None
         self._closed = False
+        self._retry_s = RETRY_FIRST_S
 
     def start(self, app: FlowtuiApp) -> None:
         app.run_worker(self._follow(app), group="team", exit_on_error=False)
@@ -103,13 +105,15 @@ class TeamLink:
     async def round(self, app: FlowtuiApp) -> list[str]:
         """Read the lease (reopening the store after an outage), show it, and wait up to
         LOOK_EVERY_S for notifications; the channels notified."""
-        was_down = self.control.store_problem is not None
         try:
             lease = await asyncio.to_thread(self._look)
         except StoreError as exc:
             await self._lost(app, str(exc))
-            await asyncio.sleep(RETRY_EVERY_S)
+            await asyncio.sleep(self._retry_s)
+            self._retry_s = min(2 * self._retry_s, RETRY_MAX_S)
             return []
+        self._retry_s = RETRY_FIRST_S
+        was_down = self.status.level == "error"
         candidate = self.scheduler is not None
         self._show(app, team_status(lease, own=self.own_holder, candidate=candidate))
         if was_down:  # what was written meanwhile: audit rows, overrides, states
