@@ -231,14 +231,18 @@ class Scheduler:
         return await self._start_pass()  # plans the first wake-up before its own work
 
     async def stop(self) -> None:
-        """Stop waking up, let passes in flight finish (up to STOP_GRACE_S), release all."""
+        """Stop waking up, let passes in flight finish (up to STOP_GRACE_S), release all.
+        `stopped` is published only when it had started: a start that failed (say, a wrong
+        database password) is one line of its own, not followed by `scheduler stopped`."""
         self._closed = True
+        started = self._aps is not None
         if self._aps is not None and self._aps.running:
             self._aps.shutdown(wait=False)
         await self._lanes.stop(STOP_GRACE_S)
         await asyncio.gather(*self._wakes, return_exceptions=True)
         await self.close()
-        self._publish_state(SchedulerStatus.STOPPED)
+        if started:
+            self._publish_state(SchedulerStatus.STOPPED)
 
     async def close(self) -> None:
         """Release providers, store and lock (what `open` took)."""

@@ -58,7 +58,7 @@ def team_status(lease: Lease | None, *, own: str | None, candidate: bool) -> Tea
 
 
 def outage_status(problem: str) -> TeamStatus:
-    return TeamStatus(f"database unusable: {problem} (retrying)", "error")
+    return TeamStatus(f"database unusable, retrying: {problem}", "error")
 
 
 class TeamLink:

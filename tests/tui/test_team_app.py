@@ -61,6 +61,7 @@ def team_text(app: Any) -> str:
     return str(app.status.status.team)
 
 
+@pytest.mark.slow
 async def test_hand_changes_and_overrides_go_to_the_shared_database_with_person_and_host(
     emu: Any, make_app: MakeApp, shared: PostgresStore, tmp_path: Any
 ) -> None:
@@ -99,6 +100,7 @@ async def test_the_status_bar_shows_the_leader_and_its_heartbeat(
         assert "leader srv1:4242 · heartbeat" in str(app.status.render())
 
 
+@pytest.mark.slow
 async def test_with_scheduler_the_app_stands_by_then_takes_the_lease_over(
     make_app: MakeApp, leases: LeaseStore
 ) -> None:
@@ -153,6 +155,7 @@ def outage_url(pg_url: str, role: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{role}:{role}-pw@{parts.netloc.rpartition('@')[2]}"))
 
 
+@pytest.mark.slow
 async def test_a_database_outage_shows_and_the_app_recovers(
     emu: Any, make_app: MakeApp, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -178,7 +181,7 @@ async def test_a_database_outage_shows_and_the_app_recovers(
                     (role,),
                 )
             await wait_for(pilot, lambda: app.status.status.team_level == "error", "outage")
-            assert team_text(app).startswith("database unusable: ")
+            assert team_text(app).startswith("database unusable, retrying: ")
             assert f"{role}-pw" not in str(app.status.render())
             until = datetime.now(UTC) + timedelta(hours=1)
             with pytest.raises(StoreError, match="state store unavailable"):
