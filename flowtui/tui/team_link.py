@@ -118,6 +118,7 @@ class TeamLink:
         self._show(app, team_status(lease, own=self.own_holder, candidate=candidate))
         if was_down:  # what was written meanwhile: audit rows, overrides, states
             app.notify("the shared database answers again", title="state store")
+            self.control.clients.retry_failed()  # accounts whose shared token was unreadable
             await self.audit_written(app)
             app.request_refresh()
         try:

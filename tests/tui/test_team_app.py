@@ -150,44 +150,55 @@ async def test_rows_written_elsewhere_appear_at_once(
         await wait_for(pilot, lambda: app.rows[str(ref)].state is State.DISABLED, "the row")
 
 
-def outage_url(pg_url: str, role: str) -> str:
+def role_url(pg_url: str, role: str) -> str:
     parts = urlsplit(pg_url)
     return urlunsplit(parts._replace(netloc=f"{role}:{role}-pw@{parts.netloc.rpartition('@')[2]}"))
+
+
+def serve(pg_url: str, role: str, *, allowed: bool) -> None:
+    """Let `role` log in again, or refuse it and end its sessions (an outage for it)."""
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f"ALTER ROLE {role} {'LOGIN' if allowed else 'NOLOGIN'}")
+        if not allowed:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                (role,),
+            )
 
 
 @pytest.mark.slow
 async def test_a_database_outage_shows_and_the_app_recovers(
     emu: Any, make_app: MakeApp, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The database stops serving this app (its sessions killed, new ones refused) and
-    comes back: the status bar says so, changes are refused at once, then all works."""
+    """The database does not serve this app at start, then does, then stops (its sessions
+    killed, new ones refused) and comes back: the status bar says so each time, a change
+    is refused at once meanwhile, and then everything works again — the GASSAPI account,
+    whose rotated token lives in the database, included."""
     upgrade_database(pg_url)
     role = f"alice_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_url, autocommit=True) as admin:
-        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{role}-pw'")
+        admin.execute(f"CREATE ROLE {role} NOLOGIN PASSWORD '{role}-pw'")
     try:
         grant(pg_url, "operator", role)
-        monkeypatch.setenv(URL_ENV, outage_url(pg_url, role))
-        flow_id = pick_diga(emu, status="ENABLED")
-        ref = FlowRef("support", flow_id)
+        monkeypatch.setenv(URL_ENV, role_url(pg_url, role))
+        ref = FlowRef("support", pick_diga(emu, status="ENABLED"))
+        until = datetime.now(UTC) + timedelta(hours=1)
         app = make_app(settings=TEAM)
         async with app.run_test(size=(200, 40)) as pilot:
             await loaded(pilot)
-            await wait_for(pilot, lambda: team_text(app) == "no leader", "the link")
-            with psycopg.connect(pg_url, autocommit=True) as admin:
-                admin.execute(f"ALTER ROLE {role} NOLOGIN")
-                admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
-                    (role,),
-                )
+            assert team_text(app).startswith("database unusable, retrying: ")
+            assert "ops" in app.account_errors  # its shared token cannot be read
+            serve(pg_url, role, allowed=True)
+            await wait_for(pilot, lambda: team_text(app) == "no leader", "the database")
+            await wait_for(pilot, lambda: "ops" not in app.account_errors, "the ops account")
+
+            serve(pg_url, role, allowed=False)
             await wait_for(pilot, lambda: app.status.status.team_level == "error", "outage")
             assert team_text(app).startswith("database unusable, retrying: ")
             assert f"{role}-pw" not in str(app.status.render())
-            until = datetime.now(UTC) + timedelta(hours=1)
             with pytest.raises(StoreError, match="state store unavailable"):
                 app.control.set_override([ref], "skip", until)
-            with psycopg.connect(pg_url, autocommit=True) as admin:
-                admin.execute(f"ALTER ROLE {role} LOGIN")
+            serve(pg_url, role, allowed=True)
             await wait_for(pilot, lambda: team_text(app) == "no leader", "the recovery")
             app.control.set_override([ref], "skip", until)
             notes = [n.message for n in app._notifications]
