@@ -51,10 +51,14 @@ def team_status(lease: Lease | None, *, own: str | None, candidate: bool) -> Tea
     if lease is None or lease.expired:
         return TeamStatus("no leader" + (" · this app stands by" if candidate else ""), "warning")
     beat = f"heartbeat {lease.heartbeat_age.total_seconds():.0f} s ago"
+    # a leader renews every third of its lease: two thirds without a renewal is a struggle
+    level = (
+        "warning" if 3 * lease.heartbeat_age > 2 * (lease.expires_at - lease.renewed_at) else "ok"
+    )
     if own is not None and lease.holder == own:
-        return TeamStatus(f"leader: this app ({lease.holder}) · {beat}")
+        return TeamStatus(f"leader: this app ({lease.holder}) · {beat}", level)
     standby = "standby · " if candidate else ""
-    return TeamStatus(f"{standby}leader {lease.holder} · {beat}")
+    return TeamStatus(f"{standby}leader {lease.holder} · {beat}", level)
 
 
 def outage_status(problem: str) -> TeamStatus:
