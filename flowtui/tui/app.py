@@ -159,7 +159,7 @@ class FlowtuiApp(App[None]):
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.team is not None:
-            self.team.close()
+            await asyncio.to_thread(self.team.close)
         await self.control.aclose()
 
     def now(self) -> datetime:

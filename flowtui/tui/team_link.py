@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, TypeVar
 
 from flowtui.model import State
 from flowtui.providers.redaction import LOGGER_NAME
@@ -29,10 +32,13 @@ if TYPE_CHECKING:
     from flowtui.tui.scheduler_link import SchedulerLink
 
 log = logging.getLogger(LOGGER_NAME)
+Answer = TypeVar("Answer")
 
 LOOK_EVERY_S = 1.0  # lease read (heartbeat age) and longest wait for a notification
 RETRY_FIRST_S = 1.0  # while the database cannot be used: retry after this, doubling …
 RETRY_MAX_S = 10.0  # … up to this (a wrong password is not tried many times a second)
+STALL_S = 5.0  # a round unanswered this long: the database is frozen or cut off
+CLOSE_WAIT_S = 2.0  # on closing, the longest wait for a lease call in flight to end
 AUDIT_BATCH = 100  # newest rows read per notification; a fuller batch refreshes the table
 SHOWN_STATES = frozenset(State) - {State.UNKNOWN, State.PENDING}
 
@@ -80,15 +86,29 @@ class TeamLink:
         )
         self.last_audit_id: int | None = None
         self._closed = False
+        self._using = threading.Lock()  # held by the thread using the lease connection
         self._retry_s = RETRY_FIRST_S
+        self.stall_s = STALL_S
 
     def start(self, app: FlowtuiApp) -> None:
         app.run_worker(self._follow(app), group="team", exit_on_error=False)
 
     def close(self) -> None:
-        """The app is closing: the connection goes (a wait in flight then fails, unsaid)."""
+        """Blocking: the app is closing. The connection is closed once no thread uses it
+        (a stuck one is left to the process's end rather than pulled from under it)."""
         self._closed = True
-        self.leases.close()
+        if self._using.acquire(timeout=CLOSE_WAIT_S):
+            try:
+                self.leases.close()
+            finally:
+                self._using.release()
+
+    def _on_lease_connection(self, call: Callable[[], Answer]) -> Answer:
+        """Run `call` (in a worker thread) as the only user of the lease connection."""
+        with self._using:
+            if self._closed:
+                raise StoreError("the app is closing")
+            return call()
 
     @property
     def own_holder(self) -> str | None:
@@ -100,17 +120,28 @@ class TeamLink:
     async def _follow(self, app: FlowtuiApp) -> None:
         self.last_audit_id = await asyncio.to_thread(self._newest_audit_id)
         while not self._closed:
-            channels = await self.round(app)
+            channels = await self._watched(app)
             if AUDIT_CHANNEL in channels:
                 await self.audit_written(app)
             if OVERRIDES_CHANNEL in channels:
                 await self.overrides_changed(app)
 
+    async def _watched(self, app: FlowtuiApp) -> list[str]:
+        """One round; while it hangs (a frozen or cut-off database answers nothing and fails
+        nothing for minutes), say so every `stall_s` and refuse store use meanwhile."""
+        rounding = asyncio.ensure_future(self.round(app))
+        waited = 0.0
+        while not (await asyncio.wait({rounding}, timeout=self.stall_s))[0]:
+            waited += self.stall_s
+            where = self.control.target.describe()
+            await self._lost(app, f"{where} has not answered for {waited:.0f} s")
+        return rounding.result()
+
     async def round(self, app: FlowtuiApp) -> list[str]:
         """Read the lease (reopening the store after an outage), show it, and wait up to
         LOOK_EVERY_S for notifications; the channels notified."""
         try:
-            lease = await asyncio.to_thread(self._look)
+            lease = await asyncio.to_thread(self._on_lease_connection, self._look)
         except StoreError as exc:
             await self._lost(app, str(exc))
             await asyncio.sleep(self._retry_s)
@@ -126,18 +157,20 @@ class TeamLink:
             await self.audit_written(app)
             app.request_refresh()
         try:
-            return await asyncio.to_thread(self.leases.wait, LOOK_EVERY_S)
+            wait = partial(self.leases.wait, LOOK_EVERY_S)
+            return await asyncio.to_thread(self._on_lease_connection, wait)
         except StoreError as exc:
             await self._lost(app, str(exc))
             return []
 
     def _look(self) -> Lease | None:
-        """Blocking: the store reopened if it was lost, then the lease as it stands (on
-        the LISTENing connection, reconnected if need be)."""
+        """Blocking: the lease as it stands (on the LISTENing connection, reconnected if
+        need be), then the store reopened if it was lost before or meanwhile."""
+        self.leases.listen(AUDIT_CHANNEL, OVERRIDES_CHANNEL)
+        lease = self.leases.current()
         if self.control.store_problem is not None:
             self.control.reopen_store()
-        self.leases.listen(AUDIT_CHANNEL, OVERRIDES_CHANNEL)
-        return self.leases.current()
+        return lease
 
     async def _lost(self, app: FlowtuiApp, problem: str) -> None:
         if self._closed:

@@ -209,6 +209,28 @@ async def test_a_database_outage_shows_and_the_app_recovers(
             admin.execute(f"DROP ROLE {role}")
 
 
+@pytest.mark.slow
+async def test_a_database_that_stops_answering_shows_within_seconds(
+    make_app: MakeApp, team_url: str
+) -> None:
+    """A frozen or cut-off database fails nothing, it just never answers: the app says so
+    once a lease read has waited too long, and carries on when the answer comes."""
+    app = make_app(settings=TEAM)
+    async with app.run_test(size=(200, 40)) as pilot:
+        assert app.team is not None
+        app.team.stall_s = 1.5
+        await wait_for(pilot, lambda: team_text(app) == "no leader", "the link")
+        with psycopg.connect(team_url) as admin:  # the next lease read waits on this lock
+            admin.execute("LOCK TABLE leases IN ACCESS EXCLUSIVE MODE")
+            await wait_for(pilot, lambda: "has not answered for" in team_text(app), "the stall")
+            assert app.status.status.team_level == "error"
+            with pytest.raises(StoreError, match="has not answered"):
+                app.control.audit()
+            admin.rollback()
+        await wait_for(pilot, lambda: team_text(app) == "no leader", "the answer")
+        assert app.control.audit() == []
+
+
 @pytest.mark.parametrize("case", ["wrong password", "newer schema"])
 async def test_a_database_that_cannot_be_used_is_a_clear_status(
     make_app: MakeApp, pg_url: str, monkeypatch: pytest.MonkeyPatch, case: str
