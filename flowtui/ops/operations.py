@@ -157,7 +157,9 @@ class Operations:
     async def _tick(self) -> None:
         while True:
             self.health.beat(self.scheduler.next_transition)
-            await self.leadership.look(self.scheduler.leadership)
+            if (leadership := self.scheduler.leadership) is not None:  # team mode
+                await self.leadership.look(leadership)
+                self.metrics.leader.set(1 if leadership.is_leader else 0)  # not a standby
             self.metrics.note_plan()
             if self.notifier is not None:
                 self.notifier.tick()

@@ -29,9 +29,7 @@ class LeadershipWatch:
         self.health = health
         self._followed: str | None = None  # a standby's status without its heartbeat's age
 
-    async def look(self, leadership: Leadership | None) -> None:
-        if leadership is None:  # not team mode, or not (yet) in the election
-            return
+    async def look(self, leadership: Leadership) -> None:
         status = await asyncio.to_thread(leadership.status)
         self.health.note_leadership(status, leadership.last_error)
         followed = _AGE.sub("heartbeat", status) if status.startswith("standby") else None

@@ -122,6 +122,8 @@ def test_a_standby_daemon_says_so_on_readyz_and_in_its_log(url: str, tmp_path: P
         assert ready.status_code == 200
         assert STANDBY.match(ready.json()["summary"])
         assert "standby (leader srv1:4242, heartbeat" in log.read_text()
+        metrics = httpx.get(f"{where}/metrics").text
+        assert "\nflowtui_leader 0.0\n" in metrics  # a standby does not schedule
     finally:
         process.terminate()
         process.wait(timeout=30)
