@@ -88,18 +88,6 @@ async def test_hand_changes_and_overrides_go_to_the_shared_database_with_person_
     assert not (tmp_path / "state" / "flowtui.db").exists()  # nothing local in team mode
 
 
-async def test_the_status_bar_shows_the_leader_and_its_heartbeat(
-    make_app: MakeApp, leases: LeaseStore
-) -> None:
-    app = make_app(settings=TEAM)
-    async with app.run_test(size=(200, 40)) as pilot:
-        await wait_for(pilot, lambda: team_text(app) == "no leader", "no leader")
-        assert leases.try_acquire("srv1:4242", timedelta(minutes=1)) is not None
-        await wait_for(pilot, lambda: team_text(app).startswith("leader srv1:4242 · "), "it")
-        assert HEARTBEAT.search(team_text(app))
-        assert "leader srv1:4242 · heartbeat" in str(app.status.render())
-
-
 @pytest.mark.slow
 async def test_with_scheduler_the_app_stands_by_then_takes_the_lease_over(
     make_app: MakeApp, leases: LeaseStore
@@ -122,10 +110,12 @@ async def test_with_scheduler_the_app_stands_by_then_takes_the_lease_over(
         assert current.epoch == epoch + 1
 
 
-async def test_rows_written_elsewhere_appear_at_once(
-    emu: Any, make_app: MakeApp, shared: PostgresStore
+@pytest.mark.slow
+async def test_the_leader_and_rows_written_elsewhere_show_at_once(
+    emu: Any, make_app: MakeApp, shared: PostgresStore, leases: LeaseStore
 ) -> None:
-    """Another operator's change reaches the audit screen and the table without a poll."""
+    """The status bar names the leader and its heartbeat's age; another operator's change
+    reaches the audit screen and the table without a poll."""
     flow_id = pick_diga(emu, status="ENABLED")
     ref = FlowRef("support", flow_id)
     app = make_app(settings=TEAM + '\nrefresh = "1h"')
@@ -149,6 +139,11 @@ async def test_rows_written_elsewhere_appear_at_once(
         await wait_for(pilot, lambda: table.row_count == 2, "both rows on the audit screen")
         await wait_for(pilot, lambda: app.rows[str(ref)].state is State.DISABLED, "the row")
 
+        assert leases.try_acquire("srv1:4242", timedelta(minutes=1)) is not None
+        await wait_for(pilot, lambda: team_text(app).startswith("leader srv1:4242 · "), "it")
+        assert HEARTBEAT.search(team_text(app))
+        assert "leader srv1:4242 · heartbeat" in str(app.status.render())
+
 
 def role_url(pg_url: str, role: str) -> str:
     parts = urlsplit(pg_url)
@@ -166,47 +161,71 @@ def serve(pg_url: str, role: str, *, allowed: bool) -> None:
             )
 
 
+@pytest.fixture
+def refused_role(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A login role the database refuses for now (`serve` lets it in), as the app's URL."""
+    upgrade_database(pg_url)
+    role = f"alice_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} NOLOGIN PASSWORD '{role}-pw'")
+    monkeypatch.setenv(URL_ENV, role_url(pg_url, role))
+    try:
+        yield role
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")
+
+
 @pytest.mark.slow
 async def test_a_database_outage_shows_and_the_app_recovers(
-    emu: Any, make_app: MakeApp, pg_url: str, monkeypatch: pytest.MonkeyPatch
+    emu: Any, make_app: MakeApp, pg_url: str, refused_role: str
 ) -> None:
     """The database does not serve this app at start, then does, then stops (its sessions
     killed, new ones refused) and comes back: the status bar says so each time, a change
     is refused at once meanwhile, and then everything works again — the GASSAPI account,
     whose rotated token lives in the database, included."""
-    upgrade_database(pg_url)
-    role = f"alice_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_url, autocommit=True) as admin:
-        admin.execute(f"CREATE ROLE {role} NOLOGIN PASSWORD '{role}-pw'")
-    try:
-        grant(pg_url, "operator", role)
-        monkeypatch.setenv(URL_ENV, role_url(pg_url, role))
-        ref = FlowRef("support", pick_diga(emu, status="ENABLED"))
-        until = datetime.now(UTC) + timedelta(hours=1)
-        app = make_app(settings=TEAM)
-        async with app.run_test(size=(200, 40)) as pilot:
-            await loaded(pilot)
-            assert team_text(app).startswith("database unusable, retrying: ")
-            assert "ops" in app.account_errors  # its shared token cannot be read
-            serve(pg_url, role, allowed=True)
-            await wait_for(pilot, lambda: team_text(app) == "no leader", "the database")
-            await wait_for(pilot, lambda: "ops" not in app.account_errors, "the ops account")
+    role = refused_role
+    grant(pg_url, "operator", role)
+    ref = FlowRef("support", pick_diga(emu, status="ENABLED"))
+    until = datetime.now(UTC) + timedelta(hours=1)
+    app = make_app(settings=TEAM)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await loaded(pilot)
+        assert team_text(app).startswith("database unusable, retrying: ")
+        assert "ops" in app.account_errors  # its shared token cannot be read
+        serve(pg_url, role, allowed=True)
+        await wait_for(pilot, lambda: team_text(app) == "no leader", "the database")
+        await wait_for(pilot, lambda: "ops" not in app.account_errors, "the ops account")
 
-            serve(pg_url, role, allowed=False)
-            await wait_for(pilot, lambda: app.status.status.team_level == "error", "outage")
-            assert team_text(app).startswith("database unusable, retrying: ")
-            assert f"{role}-pw" not in str(app.status.render())
-            with pytest.raises(StoreError, match="state store unavailable"):
-                app.control.set_override([ref], "skip", until)
-            serve(pg_url, role, allowed=True)
-            await wait_for(pilot, lambda: team_text(app) == "no leader", "the recovery")
+        serve(pg_url, role, allowed=False)
+        await wait_for(pilot, lambda: app.status.status.team_level == "error", "outage")
+        assert team_text(app).startswith("database unusable, retrying: ")
+        assert f"{role}-pw" not in str(app.status.render())
+        with pytest.raises(StoreError, match="state store unavailable"):
             app.control.set_override([ref], "skip", until)
-            notes = [n.message for n in app._notifications]
-            assert "the shared database answers again" in notes
-    finally:
-        with psycopg.connect(pg_url, autocommit=True) as admin:
-            admin.execute(f"DROP OWNED BY {role}")
-            admin.execute(f"DROP ROLE {role}")
+        serve(pg_url, role, allowed=True)
+        await wait_for(pilot, lambda: team_text(app) == "no leader", "the recovery")
+        app.control.set_override([ref], "skip", until)
+        notes = [n.message for n in app._notifications]
+        assert "the shared database answers again" in notes
+
+
+@pytest.mark.slow
+async def test_a_candidate_app_waits_for_the_database_then_stands(
+    make_app: MakeApp, pg_url: str, refused_role: str
+) -> None:
+    grant(pg_url, "scheduler", refused_role)
+    app = make_app(settings=TEAM, scheduler=True)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await loaded(pilot)
+        assert app.scheduler is not None
+        link = app.scheduler
+        await wait_for(pilot, lambda: link.label == "waiting for the database", "the wait")
+        assert "cannot connect" in link.reason
+        serve(pg_url, refused_role, allowed=True)
+        await wait_for(pilot, lambda: team_text(app).startswith("leader: this app ("), "it")
+        assert link.embedded
 
 
 @pytest.mark.slow
