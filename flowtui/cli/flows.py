@@ -109,7 +109,11 @@ class Session:
         except ConfigError as exc:
             fail(str(exc))
         self.state_dir: Path = obj.resolved_state_dir(self.config.settings.state_dir)
-        env = Environment(state_dir=self.state_dir, max_response=self.config.settings.max_response)
+        env = Environment(
+            state_dir=self.state_dir,
+            max_response=self.config.settings.max_response,
+            state_url=target_of(obj, self.config).url,  # team mode: shared rotated tokens
+        )
         self.clients = AccountClients(env, self.config.accounts)
         self.providers: dict[str, Provider] = {}  # the accounts this command uses
 

@@ -6,7 +6,6 @@ import asyncio
 import getpass
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
@@ -21,7 +20,7 @@ from flowtui.model import FlowRef
 from flowtui.providers.base import NotFound
 from flowtui.providers.clients import AccountClients
 from flowtui.providers.registry import Environment
-from flowtui.store import SKIP, AuditRecord, OverrideRecord, Store, StoreError
+from flowtui.store import SKIP, AuditRecord, OverrideRecord, Store, StoreError, StoreTarget
 
 
 def parse_until(text: str, now: datetime, zone: ZoneInfo) -> datetime:
@@ -57,7 +56,7 @@ def override(
     who = f"cli:{getpass.getuser()}"
     target = target_of(cli)
     if not clear:
-        _refuse_unknown_flows(cli, flows, target.state_dir)
+        _refuse_unknown_flows(cli, flows, target)
     store = open_writable(target)
     try:
         for flow in flows:
@@ -68,7 +67,7 @@ def override(
         store.close()
 
 
-def _refuse_unknown_flows(cli: CliContext, flows: Sequence[FlowRef], state_dir: Path) -> None:
+def _refuse_unknown_flows(cli: CliContext, flows: Sequence[FlowRef], target: StoreTarget) -> None:
     """Exit 2 (nothing pinned) when a flow is not one its account has: not among a
     Bitrix24 account's flow_ids, or reported missing by an account that could be read. A
     pin on it would fail every scheduler pass. Accounts that cannot be read are trusted."""
@@ -78,7 +77,9 @@ def _refuse_unknown_flows(cli: CliContext, flows: Sequence[FlowRef], state_dir: 
         return
     missing = [flow for flow in flows if _unlisted(config, flow)]
     accounts = {flow.account: config.accounts[flow.account] for flow in flows}
-    clients = AccountClients(Environment(state_dir=state_dir), accounts)
+    clients = AccountClients(
+        Environment(state_dir=target.state_dir, state_url=target.url), accounts
+    )
     providers = clients.providers
     readable = [flow for flow in flows if flow.account in providers and flow not in missing]
     if readable:

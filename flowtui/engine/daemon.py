@@ -104,6 +104,7 @@ class Scheduler:
         self._wakes: set[asyncio.Task[None]] = set()
         self._lock: SchedulerLock | None = None
         self._store: Store | None = None
+        self._target: StoreTarget | None = None
         self._clients = clients  # shared with the app when given; else built and owned here
         self._owns_clients = clients is None
         self._reconciler: Reconciler | None = None
@@ -145,7 +146,7 @@ class Scheduler:
         if config.settings.read_only:
             self.dry_run = True  # SPEC §2: in read-only mode the daemon only plans
         try:
-            target = store_target(config.settings, self.state_dir, self._env)
+            target = self._target = store_target(config.settings, self.state_dir, self._env)
             if not self.dry_run and not target.team:  # team mode: the lease, not the file lock
                 self._lock = SchedulerLock(self.state_dir)
                 self._lock.acquire()
@@ -230,14 +231,18 @@ class Scheduler:
         return await self._start_pass()  # plans the first wake-up before its own work
 
     async def stop(self) -> None:
-        """Stop waking up, let passes in flight finish (up to STOP_GRACE_S), release all."""
+        """Stop waking up, let passes in flight finish (up to STOP_GRACE_S), release all.
+        `stopped` is published only when it had started: a start that failed (say, a wrong
+        database password) is one line of its own, not followed by `scheduler stopped`."""
         self._closed = True
+        started = self._aps is not None
         if self._aps is not None and self._aps.running:
             self._aps.shutdown(wait=False)
         await self._lanes.stop(STOP_GRACE_S)
         await asyncio.gather(*self._wakes, return_exceptions=True)
         await self.close()
-        self._publish_state(SchedulerStatus.STOPPED)
+        if started:
+            self._publish_state(SchedulerStatus.STOPPED)
 
     async def close(self) -> None:
         """Release providers, store and lock (what `open` took)."""
@@ -407,6 +412,7 @@ class Scheduler:
                 env=self._env,
                 retry=self._retry,
                 max_response=config.settings.max_response,
+                state_url=self._target.url if self._target else None,  # team: shared tokens
             )
             self._clients = AccountClients(env)
         await self._clients.update(config.accounts)  # closes removed or changed accounts

@@ -38,15 +38,21 @@ class Health:
     accounts_in_error: tuple[str, ...] = ()
     last_pass: datetime | None = None
     next_transition: datetime | None = None
+    # team mode (flowtui.ops.readiness): `leader (epoch 3)` or `standby (leader host:pid,
+    # heartbeat 2 s ago)`, and why the lease could not be read (then not ready)
+    leadership: str | None = None
+    lease_problem: str | None = None
 
     @property
     def ready(self) -> bool:
-        return self.scheduler in READY and self.problem is None
+        return self.scheduler in READY and self.problem is None and self.lease_problem is None
 
     def summary(self) -> str:
-        """One line: `ready`, or `not ready: why`."""
+        """One line: `ready` (in team mode `ready: standby (leader …)`), or `not ready: why`."""
         if self.ready:
-            return "ready"
+            return f"ready: {self.leadership}" if self.leadership else "ready"
+        if self.lease_problem is not None and self.problem is None:
+            return f"not ready: {self.lease_problem}"
         if self.problem is not None:
             return f"not ready: {self.problem}"
         return f"not ready: scheduler {self.scheduler}"
@@ -58,7 +64,8 @@ class Health:
             "scheduler": self.scheduler,
             "holder_pid": self.holder_pid,
             "config": "loaded" if self.scheduler in READY else "not loaded",
-            "store": "ok" if self.problem is None else "failing",
+            "store": "ok" if self.problem is None and self.lease_problem is None else "failing",
+            "leadership": self.leadership,
             "reload_refused": self.reload_refused,
             "accounts_in_error": list(self.accounts_in_error),
             "last_pass": self.last_pass.isoformat() if self.last_pass else None,
@@ -82,6 +89,11 @@ class HealthTracker:
         """Whether the loop beat recently, and how long ago (any thread may ask)."""
         age = time.monotonic() - self.last_beat
         return age < STALE_LOOP_S, age
+
+    def note_leadership(self, leadership: str, lease_problem: str | None) -> None:
+        """Team mode: this replica's part, as the lease says (any thread may read it)."""
+        if (leadership, lease_problem) != (self.health.leadership, self.health.lease_problem):
+            self.health = replace(self.health, leadership=leadership, lease_problem=lease_problem)
 
     def failed_to_start(self, why: str) -> None:
         self.health = replace(self.health, scheduler="failed", problem=why)

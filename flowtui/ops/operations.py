@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR
 
@@ -30,9 +30,13 @@ from flowtui.ops.health import HealthTracker
 from flowtui.ops.http_server import OpsServer
 from flowtui.ops.metrics import Metrics
 from flowtui.ops.notify import Notifier
+from flowtui.ops.readiness import LeadershipWatch
 from flowtui.ops.webhooks import Webhook, webhooks
 from flowtui.providers import observers
 from flowtui.providers.redaction import LOGGER_NAME
+
+if TYPE_CHECKING:
+    from flowtui.engine.leadership import Leadership
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -45,6 +49,7 @@ class SchedulerView(Protocol):
     config_path: Path
     last_report: Report | None
     next_transition: datetime | None
+    leadership: Leadership | None  # team mode, once in the election
 
 
 class Operations:
@@ -63,6 +68,7 @@ class Operations:
     ) -> None:
         self.scheduler = scheduler
         self.health = HealthTracker()
+        self.leadership = LeadershipWatch(self.health)
         self.metrics = Metrics(
             scheduler.clock,
             report=lambda: scheduler.last_report,
@@ -151,6 +157,9 @@ class Operations:
     async def _tick(self) -> None:
         while True:
             self.health.beat(self.scheduler.next_transition)
+            if (leadership := self.scheduler.leadership) is not None:  # team mode
+                await self.leadership.look(leadership)
+                self.metrics.leader.set(1 if leadership.is_leader else 0)  # not a standby
             self.metrics.note_plan()
             if self.notifier is not None:
                 self.notifier.tick()

@@ -42,7 +42,7 @@ from flowtui.providers.base import (
     still_wanted,
 )
 from flowtui.providers.redaction import LOGGER_NAME, redact
-from flowtui.providers.tokens import RotatingCredentials, TokenPair, TokenStore
+from flowtui.providers.tokens import PairStore, RotatingCredentials, TokenPair
 from flowtui.providers.transport import (
     Transport,
     Verdict,
@@ -132,7 +132,7 @@ class Bitrix24Provider(BaseProvider):
         client_id: str | None = None,
         client_secret: str | None = None,
         oauth_url: str | None = None,
-        store: TokenStore | None = None,
+        store: PairStore | None = None,
     ) -> None:
         """With no `token` the transport's base URL is the webhook URL (it holds the secret)."""
         super().__init__(account, transport)

@@ -67,6 +67,11 @@ class AccountClients:
         self._build_all()
         return dict(self._errors)
 
+    def retry_failed(self) -> None:
+        """Build the accounts that could not be built again at their next use (say, once
+        team mode's database, which holds their rotated tokens, answers again)."""
+        self._errors.clear()
+
     def replace(self, accounts: Mapping[str, Any]) -> list[Provider]:
         """Take `accounts` as the configuration from now on; the providers of removed or
         changed accounts are dropped and returned, for the caller to close."""

@@ -28,7 +28,7 @@ from flowtui.providers.base import (
     still_wanted,
 )
 from flowtui.providers.redaction import LOGGER_NAME
-from flowtui.providers.tokens import RotatingCredentials, TokenPair, TokenStore
+from flowtui.providers.tokens import PairStore, RotatingCredentials, TokenPair
 from flowtui.providers.transport import Transport, error_for_status, json_body
 
 log = logging.getLogger(LOGGER_NAME)
@@ -75,7 +75,7 @@ class GassapiProvider(BaseProvider):
         refresh_token: str | None = None,
         project_id: str | None = None,
         toggle_only: bool = False,
-        store: TokenStore | None = None,
+        store: PairStore | None = None,
     ) -> None:
         super().__init__(account, transport)
         self._project = project_id

@@ -16,18 +16,21 @@ from flowtui.providers.diga import DigaProvider
 from flowtui.providers.gassapi import GassapiProvider
 from flowtui.providers.redaction import register_secret
 from flowtui.providers.runflow import RunflowProvider
-from flowtui.providers.tokens import TokenStore
+from flowtui.providers.tokens import PairStore, TokenStore
 from flowtui.providers.transport import RetryPolicy, Transport
 
 
 @dataclass(frozen=True)
 class Environment:
-    """Where secrets and rotated tokens come from, and how hard to retry."""
+    """Where secrets and rotated tokens come from, and how hard to retry. With `state_url`
+    (team mode, SPEC §8) rotated tokens live in that PostgreSQL database, shared by every
+    replica, app and CLI; else in the state directory."""
 
     state_dir: Path | None = None
     env: Mapping[str, str] | None = field(default=None, repr=False)  # holds secrets
     retry: RetryPolicy | None = None
     max_response: int = DEFAULT_MAX_RESPONSE  # settings.max_response
+    state_url: str | None = field(default=None, repr=False)  # carries a password
 
     def secret(self, account: str, variable: str | None, role: str, *, whole: bool = True) -> str:
         """The variable's value, registered for redaction unless `whole` is False (a
@@ -44,7 +47,12 @@ class Environment:
     def optional(self, account: str, variable: str | None, role: str) -> str | None:
         return self.secret(account, variable, role) if variable else None
 
-    def store(self, account: str) -> TokenStore | None:
+    def store(self, account: str) -> PairStore | None:
+        """Where `account`'s rotated pair is kept (None: in memory only)."""
+        if self.state_url is not None:
+            from flowtui.store.tokens import SharedTokenStore  # psycopg only in team mode
+
+            return SharedTokenStore(self.state_url, account)
         return TokenStore(self.state_dir, account) if self.state_dir is not None else None
 
 

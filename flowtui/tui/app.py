@@ -57,8 +57,9 @@ from flowtui.tui.screens.main import MainScreen
 from flowtui.tui.widgets.flow_table import FlowTable, signature
 from flowtui.tui.widgets.status_bar import StatusBar
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (psycopg is imported only in team mode)
     from flowtui.tui.screens.override import OverrideRequest
+    from flowtui.tui.team_link import TeamLink, TeamStatus
 
 # The other screens are imported after the first paint
 # (`FlowtuiApp.after_first_paint`), or when first opened: not while the app starts.
@@ -96,7 +97,8 @@ CONFIG_WARNING_S = 30  # a problem in the operator's file stays up long enough t
 
 
 class FlowtuiApp(App[None]):
-    """`FlowtuiApp(control)`; `scheduler` is the in-process scheduler link, if any."""
+    """`FlowtuiApp(control)`; `scheduler` is the in-process scheduler link, if any; `team`
+    follows the shared database in team mode (flowtui.tui.team_link)."""
 
     TITLE = "flowtui"
     CSS_PATH: ClassVar[list[str | PurePath]] = ["widgets/status_bar.tcss"]
@@ -111,6 +113,7 @@ class FlowtuiApp(App[None]):
         self,
         control: Control,
         scheduler: SchedulerLink | None = None,
+        team: TeamLink | None = None,
         *,
         first_read: Awaitable[Snapshot] | None = None,
     ) -> None:
@@ -118,6 +121,7 @@ class FlowtuiApp(App[None]):
         self.control = control
         self._first_read = first_read  # a read started before the app (flowtui.tui.launch)
         self.scheduler = scheduler
+        self.team = team
         self.zone = ZoneInfo(control.config.settings.timezone)
         self.keymap = dict(control.config.keys)
         self.rows: dict[str, FlowRow] = {}
@@ -147,6 +151,9 @@ class FlowtuiApp(App[None]):
             refreshing=True,
             scheduler=self.scheduler.label if self.scheduler else "not embedded",
         )
+        if self.team is not None:
+            self.show_team(self.team.status)
+            self.team.start(self)
         self.request_refresh()
         interval = max(self.control.config.settings.refresh.total_seconds(), 1.0)
         self.set_interval(interval, self._tick_refresh)
@@ -164,6 +171,8 @@ class FlowtuiApp(App[None]):
     async def on_unmount(self) -> None:
         if self.scheduler is not None:
             await self.scheduler.stop()
+        if self.team is not None:
+            await asyncio.to_thread(self.team.close)
         await self.control.aclose()
 
     def now(self) -> datetime:
@@ -257,7 +266,8 @@ class FlowtuiApp(App[None]):
                     await self.apply_governance(governance, snapshot.at)
                 again = self._refresh_again
         except StoreError as exc:
-            self.notify(str(exc), title="state store", severity="error")
+            if self.control.store_problem is None:  # (else the status bar says it already)
+                self.notify(str(exc), title="state store", severity="error")
         finally:
             self._refreshing = False
 
@@ -642,6 +652,10 @@ class FlowtuiApp(App[None]):
 
     def show_scheduler(self, label: str) -> None:
         self.status.update_status(self.now(), scheduler=label)
+
+    def show_team(self, team: TeamStatus) -> None:
+        """Team mode: the leader and its heartbeat, or why the database cannot be used."""
+        self.status.update_status(self.now(), team=team.text, team_level=team.level)
 
     def show_health(self, summary: str) -> None:
         """The embedded scheduler's health, as `daemon --http`'s /readyz would give it."""

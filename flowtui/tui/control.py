@@ -6,6 +6,7 @@ timed on its own; the widgets only draw what it returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,7 +24,15 @@ from flowtui.providers.clients import AccountClients
 from flowtui.providers.redaction import LOGGER_NAME
 from flowtui.providers.registry import Environment
 from flowtui.rules import OVERRIDE, Schedule
-from flowtui.store import AuditRecord, OverrideRecord, SqliteStore
+from flowtui.store import (
+    AuditRecord,
+    OverrideRecord,
+    Store,
+    StoreError,
+    StoreTarget,
+    open_store,
+    store_target,
+)
 from flowtui.tui.governance import (
     UNGOVERNED,
     Governance,
@@ -70,7 +79,12 @@ class Snapshot:
 
 class Control:
     """Config, the process's account clients and the store for one app session;
-    `aclose()` releases them (the embedded scheduler shares `clients`, never closes them)."""
+    `aclose()` releases them (the embedded scheduler shares `clients`, never closes them).
+
+    The store is the state directory's SQLite, or in team mode (SPEC §8) the shared
+    PostgreSQL database. A database that cannot be used (down, wrong password, a newer
+    schema) does not stop the app: `store` then raises StoreError with the reason at once,
+    and the team link (flowtui.tui.team_link) opens it again when the database answers."""
 
     def __init__(
         self,
@@ -83,20 +97,67 @@ class Control:
         clock: Clock = utc_now,
         user: str | None = None,
         read_only: bool = False,
+        target: StoreTarget | None = None,
     ) -> None:
         self.config = config
         self.config_path = config_path
         self.state_dir = state_dir
         self.clock = clock
         self.read_only = read_only or config.settings.read_only
-        self.changed_by = f"tui:{user or getpass.getuser()}"
+        self.changed_by = f"tui:{user or getpass.getuser()}"  # in team mode also @host
+        self.target = target or store_target(config.settings, state_dir)
         self.clients = clients or AccountClients(
-            env or Environment(state_dir=state_dir, max_response=config.settings.max_response)
+            env
+            or Environment(
+                state_dir=state_dir,
+                max_response=config.settings.max_response,
+                state_url=self.target.url,
+            )
         )
         self.clients.replace(config.accounts)
-        self.store = SqliteStore.in_dir(state_dir)
+        self._store: Store | None = None
+        self.store_problem: str | None = None  # why the shared database cannot be used now
+        if self.target.team:
+            # a failure is kept in store_problem: the status bar says it, the team link retries
+            with contextlib.suppress(StoreError):
+                self.reopen_store()
+        else:
+            self._store = open_store(self.target)
         self.known: dict[str, list[str]] = {}
         self.governance_cache = GovernanceCache()
+
+    # -- the store ----------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The open store; StoreError at once (no wait) while the database is unusable."""
+        if self._store is None:
+            raise StoreError(f"state store unavailable: {self.store_problem or 'not open'}")
+        return self._store
+
+    @property
+    def team(self) -> bool:
+        return self.target.team
+
+    def reopen_store(self) -> None:
+        """(Re)open the shared database's store (blocking); StoreError, also kept in
+        `store_problem`, when it cannot be used."""
+        try:
+            fresh = open_store(self.target)
+        except StoreError as exc:
+            self.store_problem = str(exc)
+            raise
+        old, self._store, self.store_problem = self._store, fresh, None
+        if old is not None:
+            old.close()
+
+    def store_lost(self, problem: str) -> None:
+        """The shared database stopped answering: refuse store use at once from now on, and
+        drop the pool's connections (blocking), which the outage has broken."""
+        self.store_problem = problem
+        old, self._store = self._store, None
+        if old is not None:
+            old.close()
 
     @property
     def providers(self) -> dict[str, Provider]:
@@ -226,7 +287,8 @@ class Control:
 
     async def aclose(self) -> None:
         await self.clients.aclose()
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
 
 
 def is_rule_governed(governance: Governance) -> bool:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from flowtui.config import load_config
 from flowtui.providers.clients import AccountClients
 from flowtui.providers.registry import Environment
+from flowtui.store import store_target
 from flowtui.tui.control import Clock, Control, Snapshot, utc_now
 
 if TYPE_CHECKING:
@@ -33,14 +34,12 @@ def build_control(
     env: Environment | None = None,
 ) -> Control:
     """The app's backend on `config_path`; ConfigError (every problem located) when it is
-    invalid. One client stack per account, for the app and its scheduler."""
+    invalid, StoreError when team mode's URL variable is unset or malformed. One client
+    stack per account, for the app and its scheduler."""
     config = load_config(config_path)
-    limit = config.settings.max_response
-    env = (
-        replace(env, state_dir=env.state_dir or state_dir)
-        if env
-        else Environment(state_dir, max_response=limit)
-    )
+    base = env or Environment(state_dir, max_response=config.settings.max_response)
+    target = store_target(config.settings, state_dir, base.env)
+    env = replace(base, state_dir=base.state_dir or state_dir, state_url=target.url)
     return Control(
         config,
         config_path=config_path,
@@ -48,6 +47,7 @@ def build_control(
         clients=AccountClients(env, config.accounts),
         clock=clock,
         read_only=read_only,
+        target=target,
     )
 
 
@@ -55,24 +55,33 @@ def assemble(
     control: Control,
     config_path: Path,
     *,
-    scheduler: bool = True,
+    scheduler: bool | None = None,
     first_read: Awaitable[Snapshot] | None = None,
 ) -> FlowtuiApp:
-    """The app on `control`; with `scheduler`, the app runs the scheduler in-process when
-    it can take the lock. `first_read`: a read already under way, shown first."""
+    """The app on `control`. With `scheduler` the app runs the scheduler in-process: with
+    the state directory's lock when it can take it, or in team mode (SPEC §8) as one more
+    candidate for the lease. None: yes outside team mode, no in team mode (`flowtui tui
+    --scheduler`). `first_read`: a read already under way, shown first."""
     from flowtui.tui.app import FlowtuiApp
     from flowtui.tui.scheduler_link import SchedulerLink
 
+    team_mode = control.target.team
     link = None
-    if scheduler:
+    if scheduler if scheduler is not None else not team_mode:
         link = SchedulerLink(
             config_path,
             control.state_dir,
             clients=control.clients,
             clock=control.clock,
             read_only=control.read_only,
+            team=team_mode,
         )
-    return FlowtuiApp(control, link, first_read=first_read)
+    team = None
+    if team_mode:
+        from flowtui.tui.team_link import TeamLink  # psycopg only in team mode
+
+        team = TeamLink(control, link)
+    return FlowtuiApp(control, link, team, first_read=first_read)
 
 
 def build_app(
@@ -82,7 +91,7 @@ def build_app(
     read_only: bool = False,
     clock: Clock = utc_now,
     env: Environment | None = None,
-    scheduler: bool = True,
+    scheduler: bool | None = None,
 ) -> FlowtuiApp:
     """The app on `config_path` (see `build_control` and `assemble`)."""
     control = build_control(config_path, state_dir, read_only=read_only, clock=clock, env=env)
@@ -94,18 +103,25 @@ def _import_app() -> None:
     import flowtui.tui.scheduler_link  # noqa: F401
 
 
-async def _run(config_path: Path, state_dir: Path, read_only: bool) -> None:
+async def _run(config_path: Path, state_dir: Path, read_only: bool, scheduler: bool | None) -> None:
     control = build_control(config_path, state_dir, read_only=read_only)
     first_read = asyncio.ensure_future(control.read_all())
     try:
         await asyncio.to_thread(_import_app)
-        await assemble(control, config_path, first_read=first_read).run_async()
+        app = assemble(control, config_path, scheduler=scheduler, first_read=first_read)
+        await app.run_async()
     finally:
         if not first_read.done():
             first_read.cancel()
 
 
-def run_app(config_path: Path, state_dir: Path, *, read_only: bool = False) -> None:
+def run_app(
+    config_path: Path,
+    state_dir: Path,
+    *,
+    read_only: bool = False,
+    scheduler: bool | None = None,
+) -> None:
     """`flowtui tui`: the app on `config_path` until the user quits (see the module's
     docstring); ConfigError or StoreError before anything is shown."""
-    asyncio.run(_run(config_path, state_dir, read_only))
+    asyncio.run(_run(config_path, state_dir, read_only, scheduler))

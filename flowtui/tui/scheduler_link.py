@@ -1,13 +1,18 @@
 """The scheduler inside the app: started in-process when this process can take the state
 directory's lock (otherwise the status bar says who holds it, and the app takes the
 scheduler over within a few seconds of that process going away), its events forwarded to
-the table and the status bar as they happen."""
+the table and the status bar as they happen.
+
+In team mode (`flowtui tui --scheduler`) there is no lock: the embedded scheduler joins the
+election for the lease as one more candidate (flowtui.engine.leadership, as the daemon
+does), and while the shared database cannot be used it tries again every few seconds."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +29,7 @@ if TYPE_CHECKING:
     from flowtui.tui.app import FlowtuiApp
 
 TAKEOVER_POLL = timedelta(seconds=1)  # how often a held lock is probed for its holder leaving
+TEAM_RETRY = timedelta(seconds=3)  # team mode: how often a start waits on the database
 
 
 class _CallableClock:
@@ -56,9 +62,12 @@ class SchedulerLink:
         clients: AccountClients,
         clock: Callable[[], datetime],
         read_only: bool = False,
+        team: bool = False,
     ) -> None:
+        self.team = team
         self.bus = EventBus()
-        self.scheduler = Scheduler(
+        self._make = partial(
+            Scheduler,
             config_path,
             state_dir,
             self.bus,
@@ -67,6 +76,7 @@ class SchedulerLink:
             dry_run=read_only,
             clients=clients,
         )
+        self.scheduler = self._make()
         self.embedded = False
         self.label = "starting"
         self.reason = "the scheduler is starting"
@@ -92,6 +102,9 @@ class SchedulerLink:
                 await self._until_lock_free()
                 continue
             except (ConfigError, StoreError, ProviderError) as exc:
+                if self.team and isinstance(exc, StoreError):  # the database may come back
+                    await self._wait_for_database(app, exc)
+                    continue
                 first = exc.problems[0] if isinstance(exc, ConfigError) and exc.problems else exc
                 self.reason = f"the scheduler cannot start: {first}"
                 self.label = "not running"
@@ -109,6 +122,16 @@ class SchedulerLink:
                     )
             app.show_scheduler(self.label)
             return
+
+    async def _wait_for_database(self, app: FlowtuiApp, error: StoreError) -> None:
+        """Team mode: say why the scheduler cannot stand yet, and try again with a new one
+        after TEAM_RETRY (a failed start closed the old one)."""
+        self.reason = f"the scheduler waits for the shared database: {error}"
+        if self.label != "waiting for the database":
+            self.label = "waiting for the database"
+            app.show_scheduler(self.label)
+        await asyncio.sleep(TEAM_RETRY.total_seconds())
+        self.scheduler = self._make()
 
     async def _until_lock_free(self) -> None:
         lock = SchedulerLock(self.scheduler.state_dir)

@@ -73,6 +73,7 @@ def test_readyz_follows_the_scheduler_and_the_store(served: tuple[str, HealthTra
         "holder_pid": None,
         "config": "loaded",
         "store": "ok",
+        "leadership": None,
         "reload_refused": None,
         "accounts_in_error": [],
         "last_pass": None,

@@ -80,5 +80,6 @@ def test_a_database_that_cannot_be_used_is_one_line_and_exit_2(
         "unreachable": "postgresql://flowtui:wrong-pw-123@127.0.0.1:9/flowtui",
         "unset variable": "",
     }[case]
-    line = exit_2_line(team_cli(tmp_path, url, "audit"), "wrong-pw-123")
-    assert line.startswith("flowtui: error: ")
+    for args in (("audit",), ("daemon",)):  # the daemon: no `scheduler stopped` after it
+        line = exit_2_line(team_cli(tmp_path, url, *args), "wrong-pw-123")
+        assert line.startswith("flowtui: error: "), args

@@ -34,7 +34,9 @@ def write_config(tmp_path: Path, text: str = '[settings]\ntimezone = "UTC"\n') -
     return path
 
 
-@pytest.mark.parametrize("args", [[], ["tui"], ["tui", "--read-only"]])
+@pytest.mark.parametrize(
+    "args", [[], ["tui"], ["tui", "--read-only"], ["tui", "--scheduler"], ["tui", "--no-scheduler"]]
+)
 def test_bare_flowtui_and_tui_open_the_app(tmp_path: Path, opened: Opened, args: list[str]) -> None:
     path = write_config(tmp_path)
     state = tmp_path / "state"
@@ -45,6 +47,7 @@ def test_bare_flowtui_and_tui_open_the_app(tmp_path: Path, opened: Opened, args:
         "config": path,
         "state_dir": state,
         "read_only": "--read-only" in args,
+        "scheduler": {"--scheduler": True, "--no-scheduler": False}.get(args[-1] if args else ""),
     }
 
 

@@ -1,4 +1,5 @@
-"""`a`: the audit log, newest first, live (new rows appear as they are written)."""
+"""`a`: the audit log, newest first, live (new rows appear as they are written: polled,
+or in team mode on the database's notification of each new row)."""
 
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ class AuditScreen(Screen[None]):
         for label in COLUMNS:
             table.add_column(label, key=label)
         self.poll()
-        self.set_interval(POLL_SECONDS, self.poll)
+        if not self.control.team:  # team mode: the app polls on each NOTIFY (team_link)
+            self.set_interval(POLL_SECONDS, self.poll)
 
     def poll(self) -> None:
         """Add the records written since the last poll, keeping newest first."""

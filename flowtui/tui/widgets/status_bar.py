@@ -12,6 +12,8 @@ from textual.widgets import Static
 from flowtui.rules import Transition
 from flowtui.tui.display import duration_text, target_text
 
+TEAM_STYLES = {"ok": "green", "warning": "yellow", "error": "bold red"}
+
 
 @dataclass(frozen=True)
 class Status:
@@ -24,6 +26,9 @@ class Status:
     read_only: bool = False
     planned: int = 0  # read-only: flows the scheduler would have changed
     last_planned: str = ""  # the latest of them, e.g. `crm:517 → disabled (nightly)`
+    # team mode (SPEC §8): the leader and its heartbeat, or why the database is unusable
+    team: str = ""
+    team_level: str = "ok"  # ok | warning | error
 
 
 class StatusBar(Static):
@@ -49,9 +54,14 @@ class StatusBar(Static):
             else:
                 text.append(" changes nothing", style="dim")
             text.append("  │  ", style="dim")
-        style = "green" if status.scheduler == "running" else "yellow"
-        text.append("scheduler ", style="dim")
-        text.append(status.scheduler, style=style)
+        if status.team:
+            text.append(status.team, style=TEAM_STYLES.get(status.team_level, "yellow"))
+            if status.scheduler == "paused":  # this app's scheduler, as the candidate it is
+                text.append(" · paused", style="yellow")
+        else:
+            style = "green" if status.scheduler == "running" else "yellow"
+            text.append("scheduler ", style="dim")
+            text.append(status.scheduler, style=style)
         if status.health:
             text.append(f" · {status.health}", style="green" if status.health == "ready" else "red")
         text.append("  │  ", style="dim")
