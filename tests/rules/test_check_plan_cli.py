@@ -328,7 +328,8 @@ def test_cross_rule_checks_run_when_other_keys_are_wrong(tmp_path: Path) -> None
     assert sum("is governed by two switches" in message for message in messages) == 3
 
 
-def test_plan_timeline_draws_the_week() -> None:
+def test_plan_timeline_draws_the_week(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")  # the picture fits the terminal: pin its width
     code, out, _ = run(
         "--config", str(REPO_EXAMPLE), "plan", "--timeline", "--from", "2027-03-25T10:00:00Z"
     )
