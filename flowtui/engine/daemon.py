@@ -191,8 +191,9 @@ class Scheduler:
 
     async def _start_pass(self) -> Report:
         try:
-            if not self._may_act():
-                return Report(self.clock.now())  # a standby: the leader acts
+            if not self._may_act():  # a standby: the leader acts; it stays warm, its
+                self._plan_wakeup()  # next transition known (SPEC §8)
+                return Report(self.clock.now())
             return await self.converge_now(trigger="start")
         except BaseException:
             await self.close()
@@ -312,7 +313,11 @@ class Scheduler:
         """What APScheduler runs: hand the pass to the lanes and return at once (with the
         task that runs it, None when paused), so APScheduler never finds a job still
         running ("maximum number of running instances")."""
-        if self._closed or self.paused or not self._may_act():
+        if self._closed or self.paused:
+            return None
+        if not self._may_act():  # a standby keeps its next transition current, no more
+            if trigger == "transition" and at is not None:
+                self._plan_wakeup(at)
             return None
         task = asyncio.create_task(self._wake_pass(trigger, at))
         self._wakes.add(task)

@@ -101,7 +101,9 @@ def test_a_standby_daemon_says_so_on_readyz_and_in_its_log(url: str, tmp_path: P
     config.write_text(
         '[settings]\nstate_url_env = "FLOWTUI_TEST_STATE_URL"\nresync = "1h"\n\n'
         '[accounts.support]\nkind = "diga"\nbase_url = "http://127.0.0.1:9/diga"\n'
-        'token_env = "FLOWTUI_TEST_T"\n'
+        'token_env = "FLOWTUI_TEST_T"\n\n'
+        '[[maintenance]]\nname = "hourly"\nflows = ["support:*"]\ncron = "0 * * * *"\n'
+        'duration = "10m"\n'
     )
     log = tmp_path / "daemon.log"
     command = [sys.executable, "-m", "flowtui", "--config", str(config)]
@@ -122,6 +124,7 @@ def test_a_standby_daemon_says_so_on_readyz_and_in_its_log(url: str, tmp_path: P
         assert ready.status_code == 200
         assert STANDBY.match(ready.json()["summary"])
         assert "standby (leader srv1:4242, heartbeat" in log.read_text()
+        assert ready.json()["next_transition"] is not None  # warm: its next change is known
         metrics = httpx.get(f"{where}/metrics").text
         assert "\nflowtui_leader 0.0\n" in metrics  # a standby does not schedule
     finally:
