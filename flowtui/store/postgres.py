@@ -11,7 +11,9 @@ Hand changes are audited with the person and the host (`cli:alice@laptop`).
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +41,8 @@ from flowtui.store.sqlite import priors_by_rule
 OVERRIDES_CHANNEL = "flowtui_overrides"  # NOTIFY'd on every override change
 AUDIT_CHANNEL = "flowtui_audit"  # NOTIFY'd with the id of every new audit row
 CONNECT_TIMEOUT = 5  # seconds: an unreachable host is a clear error, soon
+# after the database could not be reached, calls fail at once for this long (seconds)
+UNREACHABLE_FOR = 2.0
 POOL_SIZE = 4
 HUMAN_PREFIXES = ("tui:", "cli:")
 
@@ -68,6 +72,8 @@ class PostgresStore(AuditLog):
         self.host = socket.gethostname()
         self.fence: Fence | None = None
         self._retention = RetentionCounter(retention)
+        self._unreachable = ("", 0.0)  # the last connection failure, and until when it holds
+        self._monotonic = time.monotonic
         with connect(url) as conn:  # a clear error for a wrong password or a newer schema
             check_version(conn, self.where)
         self._pool = ConnectionPool(
@@ -84,14 +90,29 @@ class PostgresStore(AuditLog):
             name="flowtui-store",
         )
 
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection; StoreError for any database error. Calls block the event
+        loop they are made on, and while the database is down each would wait the pool's
+        timeout: so for a moment after a connection failure they fail at once, and a pass
+        making many calls (or a stop waiting for it) ends in seconds, not minutes."""
+        reason, until = self._unreachable
+        if self._monotonic() < until:
+            raise StoreError(f"state store {self.where}: {reason}")
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            self._unreachable = (_first_line(exc), self._monotonic() + UNREACHABLE_FOR)
+            raise StoreError(f"state store {self.where}: {_first_line(exc)}") from None
+        except psycopg.Error as exc:
+            raise StoreError(f"state store {self.where}: {_first_line(exc)}") from None
+
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         """Run one statement on a pooled connection; its rows (empty for none)."""
-        try:
-            with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-                cur.execute(sql, tuple(params))
-                return cur.fetchall() if cur.description else [{"rowcount": cur.rowcount}]
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise StoreError(f"state store {self.where}: {_first_line(exc)}") from None
+        with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(sql, tuple(params))
+            return cur.fetchall() if cur.description else [{"rowcount": cur.rowcount}]
 
     # -- audit ---------------------------------------------------------------------------
 
@@ -206,16 +227,13 @@ class PostgresStore(AuditLog):
         if not entries:
             return
         rows = [(ref.account, ref.flow_id, key, utc(at)) for ref, key in entries.items()]
-        try:
-            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO desired_memory (account, flow_id, desired, recorded_at)"
-                    " VALUES (%s, %s, %s, %s) ON CONFLICT (account, flow_id) DO UPDATE SET"
-                    " desired = EXCLUDED.desired, recorded_at = EXCLUDED.recorded_at",
-                    rows,
-                )
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise StoreError(f"state store {self.where}: {_first_line(exc)}") from None
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO desired_memory (account, flow_id, desired, recorded_at)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (account, flow_id) DO UPDATE SET"
+                " desired = EXCLUDED.desired, recorded_at = EXCLUDED.recorded_at",
+                rows,
+            )
 
     # -- overrides -----------------------------------------------------------------------
 
