@@ -62,8 +62,7 @@ class Terminal:
     def _read(self, timeout: float) -> float | None:
         """Read what arrives within `timeout` s (all of it, if more follows at once) into
         the screen; the arrival time of the last read, or None when nothing came."""
-        if self.closed:
-            time.sleep(timeout)
+        if self.closed:  # nothing more can arrive: callers stop on `closed`
             return None
         ready, _, _ = select.select([self.child.child_fd], [], [], max(timeout, 0))
         if not ready:
